@@ -1,0 +1,309 @@
+"""The boot test: install the (remastered) ISO into a fresh disk, boot the disk, judge the report.
+
+    boot_test(iso, profile, firmware="bios", medium="cd") -> BootTestResult
+
+Reads like its steps: connect and pick KVM or TCG; create the disk volume; install phase
+(ISO attached, a reboot or power-off ends it); boot phase (disk alone, until the first-boot
+report line); assertions from `profile.expect`; artefacts. Cleanup always runs unless keep=True.
+Install and boot failures and failed assertions are results (passed=False, exit code 1);
+only environment problems (no libvirtd, no permission) raise.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import libvirt
+
+from . import BUILD_DIR, vmhost
+from .console import BootReport, SerialTail, find_report, match_failure, parse_report, tail_lines
+from .errors import HarnessError, UsageError
+from .libvirt_domain import FIRMWARES, MEDIA, DomainSpec, render_domain_xml
+from .report import Assertion, JUnitCase, check_expectations, junit_xml, write_atomic, write_json
+
+log = logging.getLogger(__name__)
+
+POLL_SECONDS = 1.0
+REPORT_POWEROFF_GRACE = 30     # seconds the boot phase waits for the box to power off after its report
+EXCERPT_LINES = 15
+FAILURE_GRACE = 3          # seconds to collect the lines that follow a failure line
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What the live display shows."""
+
+    run: str
+    phase: str
+    elapsed: float
+    last_line: str
+    accel: str = ""
+
+
+ProgressFn = Callable[[Progress], None]
+
+
+@dataclass(frozen=True)
+class PhaseResult:
+    phase: str                     # install | boot
+    outcome: str                   # ok | failed | timeout | stall | not-run
+    reason: str                    # one line; why it failed, or what ended it
+    seconds: float
+    serial_log: Path
+    excerpt: tuple[str, ...] = ()  # serial lines quoted on failure
+    screenshot: Path | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome == "ok"
+
+
+@dataclass(frozen=True)
+class BootTestResult:
+    name: str                      # the libvirt domain (unique per run)
+    profile: str
+    firmware: str
+    medium: str
+    connect: str
+    accel: str                     # KVM | TCG
+    accel_reason: str
+    phases: tuple[PhaseResult, ...]
+    report: BootReport | None
+    assertions: tuple[Assertion, ...]
+    passed: bool
+    verdict: str                   # one line
+    artifacts: Path
+    volumes: tuple[str, ...]
+    kept: bool
+    seconds: float
+    cleanup_problems: tuple[str, ...] = field(default=())
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.passed else 1
+
+    def junit_cases(self) -> list[JUnitCase]:
+        classname = f"kickgen.{self.profile}.{self.firmware}-{self.medium}"
+        cases = []
+        for phase in self.phases:
+            if phase.outcome == "not-run":
+                cases.append(JUnitCase(classname, phase.phase, 0.0, skipped=phase.reason))
+            else:
+                cases.append(JUnitCase(classname, phase.phase, phase.seconds,
+                                       failure=None if phase.ok else f"{phase.outcome}: {phase.reason}",
+                                       details="\n".join(phase.excerpt)))
+        for check in self.assertions:
+            cases.append(JUnitCase(classname, f"expect.{check.name}", 0.0,
+                                   failure=None if check.passed else check.describe()))
+        return cases
+
+
+def run_name(profile_name: str, firmware: str, medium: str) -> str:
+    safe = "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in profile_name)[:40]
+    return f"{vmhost.NAME_PREFIX}{safe}-{firmware}-{medium}-{uuid.uuid4().hex[:8]}"
+
+
+def boot_test(iso: Path, profile, *, connect: str = vmhost.DEFAULT_URI, firmware: str = "bios",
+              medium: str = "cd", timeout_install: int | None = None, timeout_boot: int | None = None,
+              stall_seconds: int | None = None, artifacts: Path | None = None, keep: bool = False,
+              network: str | None = None, accel: str = "auto", ks_sha256: str | None = None,
+              progress: ProgressFn | None = None) -> BootTestResult:
+    """Install ISO with PROFILE's VM settings, boot the result, check `profile.expect`."""
+    iso = Path(iso).resolve()
+    if not iso.is_file():
+        raise UsageError(f"{iso}: no such ISO file")
+    if firmware not in FIRMWARES:
+        raise UsageError(f"--firmware {firmware}: expected one of {', '.join(FIRMWARES)}")
+    if medium not in MEDIA:
+        raise UsageError(f"--medium {medium}: expected one of {', '.join(MEDIA)}")
+    if not profile.report.enabled:
+        raise UsageError(f"profile {profile.name}: report.enabled is false; boot-test needs the "
+                         "first-boot report line", hint="drop `--set report.enabled=false`")
+    if not vmhost.is_local(connect):
+        raise UsageError(f"--connect {connect}: boot tests read the serial log and the ISO as local "
+                         "files, so only local URIs (qemu:///system) work for now")
+    vm = profile.vm
+    timeouts = {"install": timeout_install or vm.timeout_install, "boot": timeout_boot or vm.timeout_boot}
+    stall = stall_seconds or vm.stall_seconds
+    name = run_name(profile.name, firmware, medium)
+    artifacts = Path(artifacts or BUILD_DIR / "boot-tests" / name).resolve()
+    artifacts.mkdir(parents=True, exist_ok=True)
+
+    started = time.monotonic()
+    conn = vmhost.connect(connect)
+    volumes: list[str] = []
+    phases: list[PhaseResult] = []
+    problems: list[str] = []
+    try:
+        chosen = vmhost.choose_accel(conn, connect, accel)
+        pool = vmhost.ensure_pool(conn)
+        volume = f"{name}-disk.qcow2"
+        vmhost.create_volume(pool, volume, vm.disk_gb)
+        volumes.append(volume)
+        spec = DomainSpec(name=name, uuid=str(uuid.uuid4()), profile=profile.name, phase="install",
+                          domain_type=chosen.domain_type, firmware=firmware, medium=medium,
+                          iso=str(iso), pool=vmhost.POOL_NAME, volume=volume,
+                          serial_log=str(artifacts / "install-serial.log"),
+                          memory_mb=vm.memory_mb, vcpus=vm.vcpus, network=network)
+        watch = _PhaseWatch(conn, name, chosen.label, artifacts, stall, progress)
+
+        install = watch.run(spec, timeouts["install"], want_report=False)
+        phases.append(install)
+        report = None
+        if install.ok:
+            boot = watch.run(spec.for_phase("boot", str(artifacts / "boot-serial.log")),
+                             timeouts["boot"], want_report=True)
+            phases.append(boot)
+            report = watch.report
+        else:
+            phases.append(PhaseResult("boot", "not-run", "the install phase failed", 0.0,
+                                      artifacts / "boot-serial.log"))
+    finally:
+        if keep:
+            log.warning("kept domain %s and volumes %s (--keep)", name, ", ".join(volumes))
+        else:
+            problems = vmhost.cleanup(conn, name, volumes)
+        conn.close()
+
+    assertions = (check_expectations(profile.expect, report, profile_name=profile.name, ks_sha256=ks_sha256)
+                  if report is not None else ())
+    passed = all(p.ok for p in phases) and all(a.passed for a in assertions)
+    result = BootTestResult(
+        name=name, profile=profile.name, firmware=firmware, medium=medium, connect=connect,
+        accel=chosen.label, accel_reason=chosen.reason, phases=tuple(phases), report=report,
+        assertions=assertions, passed=passed, verdict="", artifacts=artifacts,
+        volumes=tuple(volumes), kept=keep, seconds=time.monotonic() - started,
+        cleanup_problems=tuple(problems))
+    result = _with_verdict(result)
+    _write_artifacts(result)
+    return result
+
+
+def _with_verdict(result: BootTestResult) -> BootTestResult:
+    timing = ", ".join(f"{p.phase} {p.seconds:.0f}s" for p in result.phases if p.outcome != "not-run")
+    where = f"{result.profile} {result.firmware}/{result.medium} {result.accel}"
+    if result.passed:
+        line = f"PASS {where}: {len(result.assertions)} assertions held ({timing})"
+    else:
+        failed_phase = next((p for p in result.phases if not p.ok and p.outcome != "not-run"), None)
+        if failed_phase is not None:
+            line = f"FAIL {where}: {failed_phase.phase} {failed_phase.outcome}: {failed_phase.reason} ({timing})"
+        else:
+            failed = [a.describe() for a in result.assertions if not a.passed]
+            line = f"FAIL {where}: {'; '.join(failed)} ({timing})"
+    return BootTestResult(**{**{f: getattr(result, f) for f in result.__dataclass_fields__}, "verdict": line})
+
+
+def _write_artifacts(result: BootTestResult) -> None:
+    out = result.artifacts
+    write_json(out / "report.json", {
+        "verdict": result.verdict, "passed": result.passed, "name": result.name,
+        "profile": result.profile, "firmware": result.firmware, "medium": result.medium,
+        "accel": result.accel, "accel_reason": result.accel_reason, "seconds": round(result.seconds, 1),
+        "phases": [{**asdict(p), "seconds": round(p.seconds, 1)} for p in result.phases],
+        "report": result.report.raw if result.report else None,
+        "assertions": [asdict(a) for a in result.assertions],
+    })
+    write_atomic(out / "junit.xml", junit_xml([(f"kickgen boot-test {result.name}", result.junit_cases())]))
+    write_atomic(out / "verdict.txt", result.verdict + "\n")
+
+
+class _PhaseWatch:
+    """Runs one phase: define, start, watch serial + disk until it ends, a failure, a stall or the timeout."""
+
+    def __init__(self, conn: libvirt.virConnect, run: str, accel: str, artifacts: Path,
+                 stall_seconds: int, progress: ProgressFn | None):
+        self.conn = conn
+        self.run_name = run
+        self.accel = accel
+        self.artifacts = artifacts
+        self.stall_seconds = stall_seconds
+        self.progress = progress
+        self.report: BootReport | None = None
+
+    def run(self, spec: DomainSpec, timeout: int, *, want_report: bool) -> PhaseResult:
+        serial = Path(spec.serial_log)
+        serial.unlink(missing_ok=True)
+        xml = render_domain_xml(spec)
+        write_atomic(self.artifacts / f"{spec.phase}-domain.xml", xml)
+        dom = vmhost.define(self.conn, xml, spec.phase)
+        started = time.monotonic()
+        vmhost.start(dom, spec.phase)
+        tail = SerialTail(serial)
+        last_activity = started
+        last_writes = None
+
+        def result(outcome: str, reason: str, *, shot: bool = False) -> PhaseResult:
+            screenshot = None
+            if shot:
+                screenshot = vmhost.screenshot(self.conn, dom, self.artifacts / f"{spec.phase}-screenshot.png")
+            vmhost.stop(dom)
+            tail.flush()
+            excerpt = tuple(tail_lines(serial, EXCERPT_LINES)) if outcome != "ok" else ()
+            return PhaseResult(spec.phase, outcome, reason, time.monotonic() - started, serial,
+                               excerpt, screenshot)
+
+        while True:
+            now = time.monotonic()
+            lines = tail.read_new()
+            if lines:
+                last_activity = now
+            for line in lines:
+                failure = match_failure(line)
+                if failure is not None:
+                    time.sleep(FAILURE_GRACE)   # the lines after an error often say why
+                    return result("failed", f"{failure.what}: {failure.line}", shot=True)
+                payload = find_report(line) if want_report else None
+                if payload is not None:
+                    try:
+                        self.report = parse_report(payload, source=str(serial))
+                    except HarnessError as exc:
+                        return result("failed", exc.message, shot=True)
+            if self.report is not None:
+                return self._after_report(dom, result)
+
+            current = vmhost.state(dom)
+            if current in (libvirt.VIR_DOMAIN_SHUTOFF, libvirt.VIR_DOMAIN_NOSTATE):
+                for line in tail.flush():
+                    failure = match_failure(line)
+                    if failure is not None:
+                        return result("failed", f"{failure.what}: {failure.line}")
+                if want_report:
+                    return result("failed", "the installed system powered off without a KICKGEN-REPORT line")
+                return result("ok", "the installer powered off (or rebooted) the machine")
+            if current in (libvirt.VIR_DOMAIN_PAUSED, libvirt.VIR_DOMAIN_CRASHED):
+                return result("failed", f"the guest stopped in libvirt state {_STATE_NAMES.get(current, current)}"
+                              " (emulation failure or guest crash)", shot=True)
+
+            writes = vmhost.disk_writes(dom, spec.disk_target)
+            if writes is not None and writes != last_writes:
+                if last_writes is not None:
+                    last_activity = now
+                last_writes = writes
+            elapsed = now - started
+            if elapsed > timeout:
+                return result("timeout", f"absolute timeout: {timeout}s passed "
+                              f"(--timeout-{spec.phase}); last console line: {tail.last_line or '(none)'}",
+                              shot=True)
+            if now - last_activity > self.stall_seconds:
+                return result("stall", f"stall: no serial output and no disk writes for "
+                              f"{self.stall_seconds}s (vm.stall_seconds); last console line: "
+                              f"{tail.last_line or '(none)'}", shot=True)
+            if self.progress is not None:
+                self.progress(Progress(self.run_name, spec.phase, elapsed, tail.last_line, self.accel))
+            time.sleep(POLL_SECONDS)
+
+    def _after_report(self, dom: libvirt.virDomain, result: Callable[..., PhaseResult]) -> PhaseResult:
+        """The report is in: give the first-boot script a moment to power off, then stop anyway."""
+        deadline = time.monotonic() + REPORT_POWEROFF_GRACE
+        while time.monotonic() < deadline and vmhost.state(dom) == libvirt.VIR_DOMAIN_RUNNING:
+            time.sleep(POLL_SECONDS)
+        return result("ok", "the installed system wrote its report")
+
+
+_STATE_NAMES = {libvirt.VIR_DOMAIN_PAUSED: "paused", libvirt.VIR_DOMAIN_CRASHED: "crashed"}

@@ -1,0 +1,501 @@
+"""The ISO image through pycdlib: the only module that imports it.
+
+`IsoImage` opens a base image read-only, answers questions about it (volume ID, El Torito
+entries, files), takes edits (replace a file's bytes keeping its records, add a file named
+after the image's own conventions in every namespace, set the volume ID), and writes the
+result. pycdlib's exceptions become kickgen.errors.MediaError / InternalError here.
+
+Writing copies the unchanged file data kernel-side: pycdlib reads the base through
+`_BaseReader`, which during the write hands out `_Span` placeholders instead of bytes, and
+`_SpanWriter` turns each placeholder into `os.copy_file_range` from the base into the output.
+pycdlib still decides the layout and writes every record itself.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+import pycdlib
+from pycdlib import dates as _pycdlib_dates
+from pycdlib.pycdlibexception import PyCdlibException, PyCdlibInternalError, PyCdlibInvalidInput
+
+from .errors import InternalError, MediaError
+
+SECTOR = 2048
+PLATFORMS = {0x00: "BIOS", 0xEF: "UEFI", 0x01: "PPC", 0x02: "Mac"}
+EMULATIONS = {0: "none", 1: "1.2M floppy", 2: "1.44M floppy", 3: "2.88M floppy", 4: "hard disk"}
+
+
+@dataclass(frozen=True)
+class ElToritoEntry:
+    """One El Torito boot entry, with the figures `xorriso -report_el_torito` shows."""
+
+    number: int
+    platform: str
+    bootable: bool
+    emulation: str
+    load_segment: int
+    load_size: int              # 512-byte sectors
+    lba: int
+    path: str | None
+    boot_info_table: bool
+
+
+@contextmanager
+def _pycdlib_errors(what: str) -> Iterator[None]:
+    try:
+        yield
+    except PyCdlibInternalError as exc:
+        raise InternalError(f"pycdlib failed to {what}: {exc}") from exc
+    except PyCdlibInvalidInput as exc:
+        raise MediaError(f"cannot {what}: {exc}") from exc
+    except PyCdlibException as exc:
+        raise MediaError(f"cannot {what}: {exc}") from exc
+
+
+class _Span:
+    """`length` bytes of the base image at `offset`, not read: copied kernel-side on write."""
+
+    __slots__ = ("offset", "length")
+
+    def __init__(self, offset: int, length: int):
+        self.offset, self.length = offset, length
+
+    def __len__(self) -> int:
+        return self.length
+
+
+class _BaseReader(io.RawIOBase):
+    """Read-only view of the base image; hands out `_Span`s while `deferred` is set."""
+
+    def __init__(self, path: Path):
+        super().__init__()
+        self.file = open(path, "rb", buffering=0)
+        self.size = os.fstat(self.file.fileno()).st_size
+        self.pos = 0
+        self.deferred = False
+
+    mode = "rb"
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        self.pos = {0: offset, 1: self.pos + offset, 2: self.size + offset}[whence]
+        return self.pos
+
+    def tell(self) -> int:
+        return self.pos
+
+    def read(self, n: int = -1):  # type: ignore[override]
+        n = self.size - self.pos if n is None or n < 0 else min(n, max(0, self.size - self.pos))
+        if self.deferred:
+            span = _Span(self.pos, n)
+            self.pos += n
+            return span
+        data = os.pread(self.file.fileno(), n, self.pos)
+        self.pos += len(data)
+        return data
+
+    def fileno(self) -> int:
+        return self.file.fileno()
+
+    def close(self) -> None:
+        self.file.close()
+        super().close()
+
+
+class _SpanWriter:
+    """Output file object for pycdlib: bytes are written, `_Span`s are copied kernel-side."""
+
+    mode = "wb"
+
+    def __init__(self, fd: int, base_fd: int, kernel_copy: bool = True):
+        self.fd, self.base_fd, self.pos = fd, base_fd, 0
+        self.kernel_copy = kernel_copy
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        self.pos = offset if whence == 0 else self.pos + offset if whence == 1 else \
+            os.fstat(self.fd).st_size + offset
+        return self.pos
+
+    def tell(self) -> int:
+        return self.pos
+
+    def write(self, data) -> int:
+        if isinstance(data, _Span):
+            self._copy(data.offset, data.length)
+            return data.length
+        view = memoryview(data)
+        while view:
+            done = os.pwrite(self.fd, view, self.pos)
+            self.pos += done
+            view = view[done:]
+        return len(data)
+
+    def _copy(self, offset: int, length: int) -> None:
+        src, left = offset, length
+        while left > 0:
+            done = 0
+            if self.kernel_copy:
+                try:
+                    done = os.copy_file_range(self.base_fd, self.fd, left, src, self.pos)
+                except OSError:
+                    self.kernel_copy = False  # e.g. across file systems on old kernels
+            if not done:
+                chunk = os.pread(self.base_fd, min(left, 8 << 20), src)
+                if not chunk:
+                    raise MediaError(f"base image ends early: {length} bytes at offset {offset} expected")
+                done = os.pwrite(self.fd, chunk, self.pos)
+            src += done
+            self.pos += done
+            left -= done
+
+    def flush(self) -> None:
+        pass
+
+
+def _utc_date(record_date, epoch: int) -> None:
+    """Set a pycdlib directory-record date to `epoch` in UTC (pycdlib uses local time)."""
+    if not isinstance(record_date, _pycdlib_dates.DirectoryRecordDate):
+        return
+    t = time.gmtime(epoch)
+    record_date.years_since_1900 = t.tm_year - 1900
+    record_date.month, record_date.day_of_month = t.tm_mon, t.tm_mday
+    record_date.hour, record_date.minute, record_date.second = t.tm_hour, t.tm_min, t.tm_sec
+    record_date.gmtoffset = 0
+
+
+class IsoImage:
+    """An opened base image plus pending edits. Use as a context manager."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self._reader = _BaseReader(self.path)
+        self._iso = pycdlib.PyCdlib()
+        self._keep: list[io.BytesIO] = []   # pycdlib reads added data at write time
+        try:
+            self._iso.open_fp(self._reader)
+        except PyCdlibException as exc:
+            self._reader.close()
+            raise MediaError(f"{self.path}: not an ISO 9660 image ({exc})") from exc
+        except (OSError, ValueError, KeyError, IndexError) as exc:
+            self._reader.close()
+            raise MediaError(f"{self.path}: not an ISO 9660 image ({exc})") from exc
+
+    def __enter__(self) -> IsoImage:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        try:
+            self._iso.close()
+        except PyCdlibException:
+            pass
+        self._reader.close()
+
+    # --- questions -------------------------------------------------------------------------
+
+    @property
+    def volume_id(self) -> str:
+        return self._iso.pvd.volume_identifier.decode("ascii", "replace").rstrip(" \x00")
+
+    @property
+    def volume_bytes(self) -> int:
+        return self._iso.pvd.space_size * SECTOR
+
+    def data_end(self) -> int:
+        """Byte offset just past the last file data (or boot catalog) of the current layout."""
+        end = 0
+        for ino in self._iso.inodes:
+            length = ino.get_data_length()
+            end = max(end, ino.extent_location() * SECTOR + -(-length // SECTOR) * SECTOR)
+        cat = self._iso.eltorito_boot_catalog
+        if cat is not None and cat.dirrecords:
+            end = max(end, (cat.dirrecords[0].extent_location() + 1) * SECTOR)
+        return end
+
+    @property
+    def has_rock_ridge(self) -> bool:
+        return self._iso.has_rock_ridge()
+
+    @property
+    def has_joliet(self) -> bool:
+        return self._iso.has_joliet()
+
+    @property
+    def creation_epoch(self) -> int:
+        """The PVD's volume creation date in seconds since the epoch (0 when unset)."""
+        d = self._iso.pvd.volume_creation_date
+        try:
+            import calendar
+            t = (d.year, d.month, d.dayofmonth, d.hour, d.minute, d.second)
+            return calendar.timegm(t) - d.gmtoffset * 15 * 60
+        except (AttributeError, ValueError, OverflowError):
+            return 0
+
+    def _record(self, path: str):
+        """The directory record of `path` (real names: Rock Ridge, else Joliet, else ISO9660)."""
+        try:
+            if self.has_rock_ridge:
+                return self._iso.get_record(rr_path=path)
+            if self.has_joliet:
+                return self._iso.get_record(joliet_path=path)
+            return self._iso.get_record(iso_path=path)
+        except PyCdlibException:
+            return None
+
+    def exists(self, path: str) -> bool:
+        return self._record(path) is not None
+
+    def is_dir(self, path: str) -> bool:
+        rec = self._record(path)
+        return rec is not None and rec.is_dir()
+
+    def read(self, path: str) -> bytes:
+        out = io.BytesIO()
+        kind = "rr_path" if self.has_rock_ridge else "joliet_path" if self.has_joliet else "iso_path"
+        with _pycdlib_errors(f"read {path} from {self.path.name}"):
+            self._iso.get_file_from_iso_fp(out, **{kind: path})
+        return out.getvalue()
+
+    def _path_of(self, rec) -> str | None:
+        try:
+            return self._iso.full_path_from_dirrecord(rec, rockridge=self.has_rock_ridge)
+        except PyCdlibException:
+            return None
+
+    def _entries(self):
+        cat = self._iso.eltorito_boot_catalog
+        if cat is None:
+            return []
+        out = [(cat.validation_entry.platform_id, cat.initial_entry)]
+        for sec in cat.sections:
+            out += [(sec.platform_id, e) for e in sec.section_entries]
+        return out
+
+    def eltorito(self) -> list[ElToritoEntry]:
+        """The El Torito entries in catalog order (empty when the image has none)."""
+        result = []
+        for number, (platform, entry) in enumerate(self._entries(), start=1):
+            path = None
+            if entry.inode is not None:
+                for rec, is_pvd in entry.inode.linked_records:
+                    if is_pvd:
+                        path = self._path_of(rec)
+                        break
+            result.append(ElToritoEntry(
+                number=number, platform=PLATFORMS.get(platform, f"0x{platform:02x}"),
+                bootable=entry.boot_indicator == 0x88,
+                emulation=EMULATIONS.get(entry.boot_media_type, str(entry.boot_media_type)),
+                load_segment=entry.load_segment, load_size=entry.sector_count,
+                lba=entry.get_rba(), path=path,
+                boot_info_table=entry.inode is not None and entry.inode.boot_info_table is not None))
+        return result
+
+    def boot_catalog_path(self) -> str | None:
+        cat = self._iso.eltorito_boot_catalog
+        if cat is None or not cat.dirrecords:
+            return None
+        return self._path_of(cat.dirrecords[0])
+
+    def boot_image_lbas(self) -> list[tuple[object, int, int]]:
+        """(entry handle, LBA, data length) of every El Torito image, for hybrid fix-ups."""
+        out = []
+        for _platform, entry in self._entries():
+            length = entry.inode.get_data_length() if entry.inode is not None else entry.sector_count * 512
+            out.append((entry, entry.get_rba(), length))
+        return out
+
+    @staticmethod
+    def lba_of_entry(entry_handle) -> int:
+        return entry_handle.get_rba()
+
+    # --- edits -------------------------------------------------------------------------------
+
+    def set_volume_id(self, volume_id: str) -> None:
+        with _pycdlib_errors("set the volume ID"):
+            self._iso.pvd.volume_identifier = volume_id.encode("ascii").ljust(32, b" ")
+            if self._iso.joliet_vd is not None:
+                self._iso.joliet_vd.volume_identifier = volume_id[:16].encode("utf-16-be").ljust(32, b"\x00")
+
+    def replace(self, path: str, data: bytes) -> None:
+        """New bytes for an existing file; its records (names, modes, dates) stay as they are."""
+        fp = io.BytesIO(data)
+        self._keep.append(fp)
+        kind = "rr_path" if self.has_rock_ridge else "joliet_path" if self.has_joliet else "iso_path"
+        with _pycdlib_errors(f"replace {path}"):
+            self._iso.update_file_contents_fp(fp, len(data), **{kind: path})
+
+    def add(self, path: str, data: bytes, *, epoch: int) -> str:
+        """Add a new file at `path`, named in every namespace like its neighbours.
+
+        Returns the ISO9660 name given. Updates the folder's TRANS.TBL where it has one.
+        """
+        parent = str(PurePosixPath(path).parent)
+        name = PurePosixPath(path).name
+        if not self.is_dir(parent):
+            raise MediaError(f"cannot add {path}: the image has no folder {parent}",
+                             hint="add files into folders that exist on the base image")
+        siblings = self._children(parent)
+        iso_name = _iso9660_name(name, [s for s in siblings if s["file"]])
+        iso_parent = self._iso_path(parent)
+        iso_path = f"{iso_parent.rstrip('/')}/{iso_name}"
+        joliet_path = None
+        if self.has_joliet:
+            versioned = any(s["joliet"].endswith(";1") for s in siblings if s["file"] and s["joliet"])
+            joliet_path = f"{parent.rstrip('/')}/{name}{';1' if versioned else ''}"
+        mode = Counter(s["mode"] for s in siblings if s["file"] and s["mode"]).most_common(1)
+        fp = io.BytesIO(data)
+        self._keep.append(fp)
+        old_level = self._iso.interchange_level
+        self._iso.interchange_level = 4   # accept the image's own (untranslated) names
+        try:
+            with _pycdlib_errors(f"add {path}"):
+                kwargs = {"rr_name": name} if self.has_rock_ridge else {}
+                if self.has_rock_ridge:
+                    kwargs["file_mode"] = mode[0][0] if mode else 0o100444
+                self._iso.add_fp(fp, len(data), iso_path=iso_path, joliet_path=joliet_path,
+                                 **kwargs)
+        finally:
+            self._iso.interchange_level = old_level
+        self._pin_dates(iso_path, joliet_path, epoch)
+        self._add_to_trans_tbl(parent, iso_name, name)
+        return iso_name
+
+    def _children(self, parent: str) -> list[dict]:
+        kind = "rr_path" if self.has_rock_ridge else "joliet_path" if self.has_joliet else "iso_path"
+        out = []
+        with _pycdlib_errors(f"list {parent}"):
+            for rec in self._iso.list_children(**{kind: parent}):
+                if rec.is_dot() or rec.is_dotdot():
+                    continue
+                iso_rec = rec
+                if kind == "joliet_path" and rec.inode is not None:
+                    iso_rec = next((r for r, pvd in rec.inode.linked_records if pvd), rec)
+                jol = ""
+                if self.has_joliet and rec.inode is not None:
+                    for r, pvd in rec.inode.linked_records:
+                        if not pvd and hasattr(r, "file_identifier"):   # skip El Torito entries
+                            jol = r.file_identifier().decode("utf-16-be", "replace")
+                rr = rec.rock_ridge
+                out.append({"iso": iso_rec.file_identifier().decode("ascii", "replace"),
+                            "rr": rr.name().decode() if rr is not None else None,
+                            "joliet": jol, "file": not rec.is_dir(),
+                            "mode": rr.get_file_mode() if rr is not None else None})
+        return out
+
+    def _iso_path(self, path: str) -> str:
+        """The ISO9660 path of an existing folder given by its real name."""
+        rec = self._record(path)
+        if rec is None:
+            raise MediaError(f"no folder {path} on the image")
+        if not self.has_rock_ridge and self.has_joliet and rec.inode is None:
+            return path.upper()
+        return self._iso.full_path_from_dirrecord(rec, rockridge=False) or "/"
+
+    def _pin_dates(self, iso_path: str, joliet_path: str | None, epoch: int) -> None:
+        recs = [self._iso.get_record(iso_path=iso_path)]
+        if joliet_path:
+            recs.append(self._iso.get_record(joliet_path=joliet_path))
+        for rec in recs:
+            _utc_date(rec.date, epoch)
+            rr = rec.rock_ridge
+            tf = rr.dr_entries.tf_record if rr is not None else None
+            if tf is not None:
+                for field in ("creation_time", "access_time", "modification_time",
+                              "attribute_change_time"):
+                    _utc_date(getattr(tf, field, None), epoch)
+
+    def _add_to_trans_tbl(self, parent: str, iso_name: str, long_name: str) -> None:
+        tbl_path = f"{parent.rstrip('/')}/TRANS.TBL"
+        if not self.exists(tbl_path):
+            return
+        text = self.read(tbl_path).decode("latin-1")
+        self.replace(tbl_path, trans_tbl_with(text, iso_name, long_name).encode("latin-1"))
+
+    # --- output --------------------------------------------------------------------------------
+
+    def write(self, fd: int, progress: Callable[[int, int], None] | None = None,
+              *, kernel_copy: bool = True) -> int:
+        """Master the image into the open file `fd`; returns the ISO volume size in bytes.
+
+        The ISO's own hybrid records are left to kickgen.hybrid (pycdlib's are dropped here).
+        """
+        with _pycdlib_errors("write the image"):
+            if self._iso.isohybrid_mbr is not None:
+                self._iso.rm_isohybrid()
+            out = _SpanWriter(fd, self._reader.fileno(), kernel_copy=kernel_copy)
+            self._reader.deferred = kernel_copy
+            try:
+                self._iso.write_fp(out, blocksize=1 << 30, progress_cb=progress)
+            except TypeError as exc:
+                raise InternalError(f"pycdlib read base bytes while writing, which kickgen's "
+                                    f"kernel-side copy does not support: {exc}") from exc
+            finally:
+                self._reader.deferred = False
+        return self.volume_bytes
+
+
+def _split_version(name: str) -> tuple[str, str]:
+    base, sep, version = name.rpartition(";")
+    return (base, sep + version) if sep else (name, "")
+
+
+def _iso9660_name(long_name: str, sibling_files: list[dict]) -> str:
+    """The ISO9660 identifier for `long_name`, following the neighbours' convention.
+
+    EL6 media (mkisofs -U) keep real names: lowercase, several dots, no ';1'. Standard media
+    get d-characters, upper case, one dot and ';1'.
+    """
+    isos = [s["iso"] for s in sibling_files] or ["X.X;1"]
+    versioned = sum(n.endswith(";1") for n in isos) * 2 >= len(isos)
+    untranslated = any(_split_version(n)[0] != _split_version(n)[0].upper() for n in isos) or any(
+        _split_version(s["iso"])[0] == s["rr"] and s["rr"].count(".") > 1 for s in sibling_files)
+    if untranslated:
+        name = long_name
+    else:
+        stem, dot, ext = long_name.rpartition(".")
+        if not dot:
+            stem, ext = long_name, ""
+        clean = lambda s: "".join(c if c.isalnum() and c.isascii() else "_" for c in s.upper())
+        short = all(len(_split_version(n)[0].partition(".")[0]) <= 8 for n in isos)
+        stem, ext = clean(stem), clean(ext)
+        if short:
+            stem, ext = stem[:8], ext[:3]
+        else:
+            stem = stem[: 30 - len(ext) - 1]
+        name = f"{stem}.{ext}" if ext else stem
+    return name + (";1" if versioned else "")
+
+
+def trans_tbl_with(text: str, iso_name: str, long_name: str) -> str:
+    """TRANS.TBL text with a line for a new file, laid out like the existing lines."""
+    lines = text.splitlines(keepends=True)
+    template = next((ln for ln in lines if ln[:2] in ("F ", "D ", "L ")), None)
+    nl = "\r\n" if template and template.endswith("\r\n") else "\n"
+    if template is None:
+        new = f"F {iso_name}{' ' * max(1, 36 - len(iso_name))}{long_name}{nl}"
+        return text + new
+    body = template.rstrip("\r\n")
+    if "\t" in body:
+        width, sep = body.index("\t") - 2, "\t"
+    else:
+        long_of_template = body.split()[-1]
+        width, sep = len(body) - len(long_of_template) - 2, ""
+    new = f"F {iso_name:<{width}}{sep}{long_name}{nl}"
+    key = lambda ln: ln[2:].split()[0] if len(ln) > 2 and ln[2:].split() else ""
+    at = next((i for i, ln in enumerate(lines) if key(ln) > iso_name), len(lines))
+    return "".join(lines[:at] + [new] + lines[at:])

@@ -1,0 +1,79 @@
+"""Domain XML for the two phases of a boot test, rendered from the templates in vm/domain/.
+
+Pure text: no libvirt calls here (harness.py defines and runs what this renders).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import jinja2
+
+from . import VM_DIR
+from .errors import InternalError, TemplateError
+
+DOMAIN_TEMPLATES = VM_DIR / "domain"
+OVMF_CODE = "/usr/share/OVMF/OVMF_CODE.fd"
+OVMF_VARS = "/usr/share/OVMF/OVMF_VARS.fd"
+NVRAM_DIR = "/var/lib/libvirt/qemu/nvram"
+FIRMWARES = ("bios", "uefi")
+MEDIA = ("cd", "usb")
+PHASES = ("install", "boot")
+
+
+@dataclass(frozen=True)
+class DomainSpec:
+    """Everything a domain template needs; one per phase (only phase and serial_log differ)."""
+
+    name: str
+    uuid: str                  # fixed per run: both phases define the same domain
+    profile: str
+    phase: str                 # install | boot
+    domain_type: str           # qemu (TCG) | kvm
+    firmware: str              # bios | uefi
+    medium: str                # cd | usb: how the ISO is attached while installing
+    iso: str                   # path of the ISO on the libvirt host
+    pool: str
+    volume: str
+    serial_log: str            # path on the libvirt host
+    memory_mb: int = 1024
+    vcpus: int = 1
+    network: str | None = None
+    disk_bus: str = "ide"      # what both EL6 and the stand-in kernel drive without extra modules
+    ovmf_code: str = OVMF_CODE
+    ovmf_vars: str = OVMF_VARS
+
+    @property
+    def disk_target(self) -> str:
+        return {"ide": "hda", "sata": "sda", "virtio": "vda"}[self.disk_bus]
+
+    @property
+    def nvram_path(self) -> str:
+        return f"{NVRAM_DIR}/{self.name}_VARS.fd"
+
+    def for_phase(self, phase: str, serial_log: str) -> DomainSpec:
+        return replace(self, phase=phase, serial_log=serial_log)
+
+
+_env = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(str(DOMAIN_TEMPLATES)),
+    undefined=jinja2.StrictUndefined,
+    autoescape=True,            # profile names and paths land in XML attributes
+    keep_trailing_newline=True,
+)
+
+
+def render_domain_xml(spec: DomainSpec) -> str:
+    """The domain XML for SPEC.phase (vm/domain/<phase>.xml.j2)."""
+    for field, allowed in (("phase", PHASES), ("firmware", FIRMWARES), ("medium", MEDIA),
+                           ("domain_type", ("qemu", "kvm"))):
+        if getattr(spec, field) not in allowed:
+            raise InternalError(f"DomainSpec.{field}={getattr(spec, field)!r}, expected one of {allowed}")
+    template_name = f"{spec.phase}.xml.j2"
+    try:
+        return _env.get_template(template_name).render(spec=spec)
+    except jinja2.TemplateError as exc:
+        line = getattr(exc, "lineno", None)
+        where = Path(DOMAIN_TEMPLATES, template_name)
+        raise TemplateError(f"{where}{f':{line}' if line else ''}: {exc}") from None

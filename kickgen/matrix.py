@@ -1,0 +1,326 @@
+"""Nightly boot-test matrix: profile x firmware x medium, spread over libvirt hosts.
+
+    plan = load_matrix(Path("vm/matrix-example.yaml"))
+    outcome = run_matrix(plan)        # one JUnit file, one summary table
+
+Hosts are libvirt URIs (libvirt's remote driver reaches other machines; no agents of ours);
+each runs up to `parallel` cases at once. Every profile is remastered once from the base ISO
+(or given an already remastered `iso:`), then its cases are queued.
+"""
+
+from __future__ import annotations
+
+import itertools
+import queue
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from . import BUILD_DIR
+from .errors import KickgenError, UsageError
+from .harness import BootTestResult, ProgressFn, boot_test
+from .libvirt_domain import FIRMWARES, MEDIA
+from .report import JUnitCase, junit_xml, write_atomic
+from .vmhost import DEFAULT_URI
+
+
+@dataclass(frozen=True)
+class Host:
+    uri: str
+    parallel: int = 1
+
+
+@dataclass(frozen=True)
+class ProfileEntry:
+    ref: str                              # profile name or path
+    overrides: tuple[str, ...] = ()       # --set values
+    label: str = ""                       # name in the table; defaults to ref
+    iso: Path | None = None               # already remastered: no remaster step
+
+
+@dataclass(frozen=True)
+class Case:
+    entry: ProfileEntry
+    firmware: str
+    medium: str
+
+    @property
+    def id(self) -> str:
+        return f"{self.entry.label}/{self.firmware}/{self.medium}"
+
+
+@dataclass(frozen=True)
+class MatrixPlan:
+    source: Path
+    base_iso: Path | None
+    cases: tuple[Case, ...]
+    hosts: tuple[Host, ...]
+    timeout_install: int | None = None
+    timeout_boot: int | None = None
+
+
+@dataclass(frozen=True)
+class CaseOutcome:
+    case: Case
+    host: str
+    result: BootTestResult | None         # None when the case could not run
+    error: str | None = None              # why it could not run (one line)
+    seconds: float = 0.0
+
+    @property
+    def passed(self) -> bool:
+        return self.result is not None and self.result.passed
+
+    @property
+    def verdict(self) -> str:
+        return self.result.verdict if self.result else f"ERROR {self.case.id}: {self.error}"
+
+
+@dataclass(frozen=True)
+class MatrixOutcome:
+    plan: MatrixPlan
+    outcomes: tuple[CaseOutcome, ...]
+    junit: Path
+    artifacts: Path
+    seconds: float = 0.0
+    passed: bool = field(init=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, "passed", all(o.passed for o in self.outcomes))
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.passed else 1
+
+    @property
+    def verdict(self) -> str:
+        good = sum(o.passed for o in self.outcomes)
+        word = "PASS" if self.passed else "FAIL"
+        return f"{word} matrix {self.plan.source.name}: {good}/{len(self.outcomes)} cases passed ({self.seconds:.0f}s)"
+
+
+_TOP_KEYS = {"iso", "profiles", "firmware", "medium", "exclude", "hosts", "timeout_install", "timeout_boot"}
+
+
+def load_matrix(path: Path, *, connect: Sequence[str] = (), parallel: int | None = None) -> MatrixPlan:
+    """Read and check a matrix file; CONNECT and PARALLEL override its hosts."""
+    where = str(path)
+    try:
+        data = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise UsageError(f"{where}: no such matrix file") from None
+    except yaml.YAMLError as exc:
+        raise UsageError(f"{where}: not valid YAML: {str(exc).splitlines()[0]}") from None
+    if not isinstance(data, dict):
+        raise UsageError(f"{where}: expected a mapping with profiles:, firmware:, medium:, hosts:")
+    unknown = sorted(set(data) - _TOP_KEYS)
+    if unknown:
+        raise UsageError(f"{where}: unknown key '{unknown[0]}' (known: {', '.join(sorted(_TOP_KEYS))})")
+
+    base = path.parent
+    base_iso = _path(data.get("iso"), base)
+    entries = [_profile_entry(item, where, n, base) for n, item in enumerate(_list(data, "profiles", where))]
+    if not entries:
+        raise UsageError(f"{where}: profiles: lists no profile")
+    if base_iso is None and any(e.iso is None for e in entries):
+        raise UsageError(f"{where}: iso: is missing (the base media the profiles are remastered from), "
+                         "and not every profile names its own iso:")
+    firmwares = _choices(data, "firmware", FIRMWARES, where)
+    media = _choices(data, "medium", MEDIA, where)
+    excluded = []
+    for n, rule in enumerate(data.get("exclude") or []):
+        if not isinstance(rule, dict) or not set(rule) <= {"profile", "firmware", "medium"}:
+            raise UsageError(f"{where}: exclude[{n}]: expected a mapping of profile/firmware/medium")
+        excluded.append(rule)
+
+    cases = []
+    for entry, firmware, medium in itertools.product(entries, firmwares, media):
+        values = {"profile": entry.label, "firmware": firmware, "medium": medium}
+        if not any(all(values[k] == v for k, v in rule.items()) for rule in excluded):
+            cases.append(Case(entry, firmware, medium))
+    if not cases:
+        raise UsageError(f"{where}: exclude: leaves no case to run")
+
+    if connect:
+        hosts = [Host(uri, parallel or 1) for uri in connect]
+    else:
+        hosts = []
+        for n, item in enumerate(data.get("hosts") or [{"uri": DEFAULT_URI}]):
+            if isinstance(item, str):
+                item = {"uri": item}
+            if not isinstance(item, dict) or "uri" not in item:
+                raise UsageError(f"{where}: hosts[{n}]: expected {{uri: ..., parallel: N}}")
+            count = parallel or item.get("parallel", 1)
+            if not isinstance(count, int) or count < 1:
+                raise UsageError(f"{where}: hosts[{n}].parallel: expected a whole number >= 1, got {count!r}")
+            hosts.append(Host(str(item["uri"]), count))
+    timeouts = {}
+    for key in ("timeout_install", "timeout_boot"):
+        value = data.get(key)
+        if value is not None and (not isinstance(value, int) or value < 1):
+            raise UsageError(f"{where}: {key}: expected seconds (a whole number), got {value!r}")
+        timeouts[key] = value
+    return MatrixPlan(path, base_iso, tuple(cases), tuple(hosts), **timeouts)
+
+
+def _list(data: dict, key: str, where: str) -> list:
+    value = data.get(key) or []
+    if not isinstance(value, list):
+        raise UsageError(f"{where}: {key}: expected a list")
+    return value
+
+
+def _choices(data: dict, key: str, allowed: tuple[str, ...], where: str) -> list[str]:
+    values = data.get(key, [allowed[0]])
+    values = [values] if isinstance(values, str) else values
+    for value in values:
+        if value not in allowed:
+            raise UsageError(f"{where}: {key}: '{value}' is not one of {', '.join(allowed)}")
+    return list(dict.fromkeys(values))
+
+
+def _path(value, base: Path) -> Path | None:
+    if value is None:
+        return None
+    path = Path(str(value))
+    return path if path.is_absolute() else (base / path if not path.exists() else path)
+
+
+def _profile_entry(item, where: str, n: int, base: Path) -> ProfileEntry:
+    if isinstance(item, str):
+        return ProfileEntry(item, label=item)
+    if not isinstance(item, dict) or "name" not in item:
+        raise UsageError(f"{where}: profiles[{n}]: expected a profile name or {{name: ..., set: [...]}}")
+    unknown = sorted(set(item) - {"name", "set", "label", "iso"})
+    if unknown:
+        raise UsageError(f"{where}: profiles[{n}]: unknown key '{unknown[0]}'")
+    overrides = item.get("set") or []
+    if not isinstance(overrides, list) or not all(isinstance(o, str) and "=" in o for o in overrides):
+        raise UsageError(f"{where}: profiles[{n}].set: expected a list of key.path=value strings")
+    return ProfileEntry(str(item["name"]), tuple(overrides), str(item.get("label") or item["name"]),
+                        _path(item.get("iso"), base))
+
+
+def run_matrix(plan: MatrixPlan, *, artifacts: Path | None = None, accel: str = "auto",
+               progress: ProgressFn | None = None) -> MatrixOutcome:
+    """Run every case (each host takes up to its `parallel` at once); write one JUnit file."""
+    from .profile import load_profile
+
+    started = time.monotonic()
+    artifacts = Path(artifacts or BUILD_DIR / "matrix" / time.strftime("%Y%m%d-%H%M%S")).resolve()
+    artifacts.mkdir(parents=True, exist_ok=True)
+
+    # profile entry -> (profile, ISO, kickstart sha256 or None), or why it cannot run
+    prepared: dict[ProfileEntry, tuple[object, Path, str | None] | str] = {}
+    for entry in dict.fromkeys(case.entry for case in plan.cases):
+        try:
+            profile = load_profile(entry.ref, entry.overrides)
+            if entry.iso is not None:
+                prepared[entry] = (profile, entry.iso, None)
+            else:
+                made = remaster_profile(plan.base_iso, profile, artifacts / "media" / f"{_slug(entry.label)}.iso")
+                prepared[entry] = (profile, made.output, made.ks_sha256)
+        except KickgenError as exc:
+            prepared[entry] = exc.message
+
+    todo: queue.Queue[Case] = queue.Queue()
+    for case in plan.cases:
+        todo.put(case)
+    outcomes: list[CaseOutcome] = []
+    lock = threading.Lock()
+
+    def worker(host: Host) -> None:
+        while True:
+            try:
+                case = todo.get_nowait()
+            except queue.Empty:
+                return
+            began = time.monotonic()
+            ready = prepared[case.entry]
+            if isinstance(ready, str):
+                outcome = CaseOutcome(case, host.uri, None, ready)
+            else:
+                profile, iso, ks_sha256 = ready
+                try:
+                    result = boot_test(iso, profile, connect=host.uri, firmware=case.firmware, ks_sha256=ks_sha256,
+                                       medium=case.medium, timeout_install=plan.timeout_install,
+                                       timeout_boot=plan.timeout_boot, accel=accel, progress=progress,
+                                       artifacts=artifacts / _slug(case.id))
+                    outcome = CaseOutcome(case, host.uri, result, seconds=time.monotonic() - began)
+                except KickgenError as exc:
+                    outcome = CaseOutcome(case, host.uri, None, exc.message, time.monotonic() - began)
+                except Exception as exc:   # one broken case must not stop the others
+                    outcome = CaseOutcome(case, host.uri, None, f"{type(exc).__name__}: {exc}",
+                                          time.monotonic() - began)
+            with lock:
+                outcomes.append(outcome)
+
+    threads = [threading.Thread(target=worker, args=(host,), name=f"matrix-{host.uri}-{n}", daemon=True)
+               for host in plan.hosts for n in range(host.parallel)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    order = {case: n for n, case in enumerate(plan.cases)}
+    ordered = tuple(sorted(outcomes, key=lambda o: order[o.case]))
+    suites = []
+    for outcome in ordered:
+        if outcome.result is not None:
+            cases = outcome.result.junit_cases()
+        else:
+            cases = [JUnitCase(f"kickgen.{outcome.case.entry.label}.{outcome.case.firmware}-{outcome.case.medium}",
+                               "setup", outcome.seconds, failure=outcome.error)]
+        suites.append((f"{outcome.case.id} on {outcome.host}", cases))
+    junit = write_atomic(artifacts / "junit.xml", junit_xml(suites))
+    result = MatrixOutcome(plan, ordered, junit, artifacts, time.monotonic() - started)
+    write_atomic(artifacts / "summary.txt", summary_table(result) + "\n" + result.verdict + "\n")
+    return result
+
+
+def remaster_profile(base_iso: Path, profile, out: Path):
+    """Render PROFILE's kickstart, validate it and remaster BASE_ISO into OUT (as `kickgen iso`)."""
+    import hashlib
+
+    from .remaster import ExtraFile, RemasterRequest, remaster
+    from .render import render_kickstart
+    from .validate import validate_kickstart
+
+    salt = hashlib.sha256(repr(profile).encode()).hexdigest()[:16]   # reproducible, as `kickgen iso`
+    text = render_kickstart(profile, salt=salt).text
+    validate_kickstart(text, f"{profile.name} (rendered)")
+    extras = tuple(ExtraFile(m.src if Path(m.src).is_absolute() else profile.source.parent / m.src, m.dest)
+                   for m in profile.media.add)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return remaster(RemasterRequest(
+        base=Path(base_iso), output=out, kickstart=text.encode(), profile_name=profile.name,
+        boot_label=profile.boot.label, boot_args=tuple(profile.boot.args), boot_timeout=profile.boot.timeout,
+        boot_default=profile.boot.default, volume_id=profile.media.volume_id, extra_files=extras))
+
+
+def _slug(text: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in text)
+
+
+def summary_table(outcome: MatrixOutcome) -> str:
+    """Plain text: one row per case (CI logs keep it as is)."""
+    rows = [("case", "host", "accel", "install", "boot", "result")]
+    for o in outcome.outcomes:
+        phases = {p.phase: p for p in o.result.phases} if o.result else {}
+
+        def cell(name: str) -> str:
+            p = phases.get(name)
+            return "-" if p is None or p.outcome == "not-run" else f"{p.outcome} {p.seconds:.0f}s"
+        result = "PASS" if o.passed else ("ERROR" if o.result is None else "FAIL")
+        rows.append((o.case.id, o.host, o.result.accel if o.result else "-", cell("install"), cell("boot"), result))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(value.ljust(width) for value, width in zip(row, widths)).rstrip() for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    for o in outcome.outcomes:
+        if not o.passed:
+            lines.append(f"  {o.verdict}")
+    return "\n".join(lines)

@@ -1,0 +1,116 @@
+"""Judging a boot test: assertions from `profile.expect`, the verdict line, JUnit XML.
+
+Each assertion carries the expected and the actual value so a failure reads on its own,
+e.g. `docker_running: expected docker running, got docker not running (service docker status rc=3)`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .console import BootReport
+
+
+@dataclass(frozen=True)
+class Assertion:
+    name: str
+    expected: str
+    actual: str
+    passed: bool
+
+    def describe(self) -> str:
+        mark = "ok" if self.passed else "FAILED"
+        return f"{self.name}: {mark}: expected {self.expected}, got {self.actual}"
+
+
+def check_expectations(expect, report: BootReport, *, profile_name: str,
+                       ks_sha256: str | None = None) -> tuple[Assertion, ...]:
+    """One Assertion per expectation that is set (None = not checked), plus the report's identity."""
+    checks = [Assertion("profile", repr(profile_name), repr(report.profile), report.profile == profile_name)]
+    if ks_sha256 is not None:
+        checks.append(Assertion("ks_sha256", ks_sha256, report.ks_sha256 or "(empty)",
+                                report.ks_sha256 == ks_sha256))
+    if expect.kernel_release is not None:
+        checks.append(Assertion("kernel_release", f"a release matching /{expect.kernel_release}/",
+                                repr(report.kernel_release),
+                                re.search(expect.kernel_release, report.kernel_release) is not None))
+    if expect.aufs is not None:
+        def aufs_text(present: bool) -> str:
+            return "aufs in /proc/filesystems" if present else "no aufs"
+        checks.append(Assertion("aufs", aufs_text(expect.aufs), aufs_text(report.aufs),
+                                report.aufs == expect.aufs))
+    if expect.docker_running is not None:
+        def docker_text(running: bool) -> str:
+            return "docker running" if running else "docker not running"
+        checks.append(Assertion("docker_running", docker_text(expect.docker_running),
+                                f"{docker_text(report.docker_running)} "
+                                f"(service docker status rc={report.docker_status_rc})",
+                                report.docker_running == expect.docker_running))
+    if expect.storage_driver is not None:
+        actual = report.storage_driver
+        checks.append(Assertion("storage_driver", f"Storage Driver: {expect.storage_driver}",
+                                f"Storage Driver: {actual}" if actual else "no 'Storage Driver:' in docker info",
+                                actual == expect.storage_driver))
+    if expect.default_entry is not None:
+        checks.append(Assertion("default_entry", f"a default grub entry matching /{expect.default_entry}/",
+                                repr(report.default_entry_title),
+                                re.search(expect.default_entry, report.default_entry_title) is not None))
+    return tuple(checks)
+
+
+# --- JUnit ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class JUnitCase:
+    classname: str
+    name: str
+    seconds: float
+    failure: str | None = None      # one line; None = passed
+    details: str = ""               # log lines etc. for the failure body
+    skipped: str | None = None
+
+
+def junit_xml(suites: Sequence[tuple[str, Sequence[JUnitCase]]]) -> str:
+    """A <testsuites> document, one <testsuite> per (name, cases)."""
+    root = ET.Element("testsuites")
+    for suite_name, cases in suites:
+        suite = ET.SubElement(root, "testsuite", name=suite_name, tests=str(len(cases)),
+                              failures=str(sum(1 for c in cases if c.failure)),
+                              skipped=str(sum(1 for c in cases if c.skipped)),
+                              time=f"{sum(c.seconds for c in cases):.1f}")
+        for case in cases:
+            element = ET.SubElement(suite, "testcase", classname=case.classname, name=case.name,
+                                    time=f"{case.seconds:.1f}")
+            if case.failure:
+                failure = ET.SubElement(element, "failure", message=case.failure)
+                failure.text = case.details or case.failure
+            elif case.skipped:
+                ET.SubElement(element, "skipped", message=case.skipped)
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def write_atomic(path: Path, text: str) -> Path:
+    """Write via a temp file in the same folder and rename: never a half-written file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w") as out:
+            out.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_json(path: Path, data: object) -> Path:
+    return write_atomic(path, json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")

@@ -1,0 +1,274 @@
+"""The libvirt side of a boot test: connection, the `kickgen` storage pool, volumes, domains,
+block stats, screenshots, the KVM probe and cleanup. Every libvirt call of kickgen is here.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import libvirt
+
+from . import BUILD_DIR
+from .errors import EnvironmentProblem, HarnessError
+from .tinyiso import build_tiny_iso
+
+log = logging.getLogger(__name__)
+
+DEFAULT_URI = "qemu:///system"
+POOL_NAME = "kickgen"
+POOL_PATH = "/var/lib/libvirt/images/kickgen"
+NAME_PREFIX = "kickgen-"
+LIBVIRTD_HINT = "start libvirtd (bash scripts/start-libvirtd.sh, or systemctl start libvirtd)"
+
+# libvirt prints every error to stderr unless a handler takes them; we report our own.
+libvirt.registerErrorHandler(lambda _ctx, _err: None, None)
+
+
+def is_local(uri: str) -> bool:
+    """A URI without a host (qemu:///system) reaches this machine: files are shared."""
+    parts = urlsplit(uri)
+    return not parts.netloc and "+" not in parts.scheme
+
+
+def connect(uri: str) -> libvirt.virConnect:
+    try:
+        return libvirt.open(uri)
+    except libvirt.libvirtError as exc:
+        message = (exc.get_error_message() or str(exc)).splitlines()[0]
+        if "ermission denied" in message or "uthentication" in message:
+            raise EnvironmentProblem(f"no permission to use libvirt at {uri}: {message}",
+                                     hint="run as root or as a member of the libvirt group") from None
+        raise EnvironmentProblem(f"cannot connect to libvirt at {uri}: {message}", hint=LIBVIRTD_HINT) from None
+
+
+_pool_lock = threading.Lock()
+
+
+def ensure_pool(conn: libvirt.virConnect) -> libvirt.virStoragePool:
+    """The `kickgen` dir pool, defined, built and started when absent."""
+    with _pool_lock:
+        try:
+            pool = conn.storagePoolLookupByName(POOL_NAME)
+        except libvirt.libvirtError:
+            xml = (f"<pool type='dir'><name>{POOL_NAME}</name>"
+                   f"<target><path>{POOL_PATH}</path></target></pool>")
+            try:
+                pool = conn.storagePoolDefineXML(xml, 0)
+                pool.build(0)
+                pool.setAutostart(1)
+            except libvirt.libvirtError as exc:
+                raise EnvironmentProblem(f"cannot create the libvirt storage pool '{POOL_NAME}' at "
+                                         f"{POOL_PATH}: {exc.get_error_message()}") from None
+        if not pool.isActive():
+            try:
+                pool.create(0)
+            except libvirt.libvirtError as exc:
+                raise EnvironmentProblem(f"cannot start the libvirt storage pool '{POOL_NAME}': "
+                                         f"{exc.get_error_message()}") from None
+        _refresh(pool)
+        return pool
+
+
+def _refresh(pool: libvirt.virStoragePool) -> None:
+    """Rescan the pool; libvirt refuses while another run creates a volume, which is harmless here."""
+    try:
+        pool.refresh(0)
+    except libvirt.libvirtError as exc:
+        log.debug("pool refresh: %s", exc.get_error_message())
+
+
+def create_volume(pool: libvirt.virStoragePool, name: str, size_gb: int) -> libvirt.virStorageVol:
+    xml = (f"<volume><name>{name}</name><capacity unit='GiB'>{size_gb}</capacity>"
+           "<target><format type='qcow2'/></target></volume>")
+    try:
+        return pool.createXML(xml, 0)
+    except libvirt.libvirtError as exc:
+        raise EnvironmentProblem(f"cannot create volume {name} in pool '{POOL_NAME}': "
+                                 f"{exc.get_error_message()}") from None
+
+
+def define(conn: libvirt.virConnect, xml: str, what: str) -> libvirt.virDomain:
+    try:
+        return conn.defineXML(xml)
+    except libvirt.libvirtError as exc:
+        raise HarnessError(f"libvirt refused the {what} domain: {exc.get_error_message()}") from None
+
+
+def start(dom: libvirt.virDomain, what: str) -> None:
+    try:
+        dom.create()
+    except libvirt.libvirtError as exc:
+        raise HarnessError(f"libvirt could not start the {what} domain: {exc.get_error_message()}") from None
+
+
+def state(dom: libvirt.virDomain) -> int:
+    try:
+        return dom.state()[0]
+    except libvirt.libvirtError:
+        return libvirt.VIR_DOMAIN_NOSTATE
+
+
+def disk_writes(dom: libvirt.virDomain, target: str) -> tuple[int, int] | None:
+    """(write requests, bytes written) of a disk, or None when the domain is not running."""
+    try:
+        stats = dom.blockStats(target)
+    except libvirt.libvirtError:
+        return None
+    return stats[2], stats[3]
+
+
+def stop(dom: libvirt.virDomain) -> None:
+    try:
+        if dom.isActive():
+            dom.destroy()
+    except libvirt.libvirtError as exc:
+        log.debug("destroy %s: %s", dom.name(), exc)
+
+
+def screenshot(conn: libvirt.virConnect, dom: libvirt.virDomain, out: Path) -> Path | None:
+    """Save the first screen as OUT (PNG with libvirt 9; other formats keep their bytes)."""
+    try:
+        stream = conn.newStream(0)
+        mime = dom.screenshot(stream, 0)
+        chunks = []
+        while chunk := stream.recv(262144):
+            if isinstance(chunk, int):  # -2: would block; cannot happen on a blocking stream
+                break
+            chunks.append(chunk)
+        stream.finish()
+    except libvirt.libvirtError as exc:
+        log.warning("no screenshot of %s: %s", dom.name(), exc.get_error_message())
+        return None
+    if mime != "image/png":
+        out = out.with_suffix(".ppm" if "pnm" in mime or "ppm" in mime else ".img")
+    partial = out.with_name(out.name + ".part")
+    partial.write_bytes(b"".join(chunks))
+    partial.replace(out)
+    return out
+
+
+def cleanup(conn: libvirt.virConnect, name: str, volumes: list[str]) -> list[str]:
+    """Destroy and undefine domain NAME (with its NVRAM) and delete VOLUMES; returns problems."""
+    problems = []
+    try:
+        dom = conn.lookupByName(name)
+    except libvirt.libvirtError:
+        dom = None
+    if dom is not None:
+        stop(dom)
+        try:
+            if dom.isPersistent():
+                dom.undefineFlags(libvirt.VIR_DOMAIN_UNDEFINE_NVRAM
+                                  | libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
+                                  | libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA)
+        except libvirt.libvirtError as exc:
+            problems.append(f"undefine {name}: {exc.get_error_message()}")
+    if volumes:
+        try:
+            pool = conn.storagePoolLookupByName(POOL_NAME)
+        except libvirt.libvirtError as exc:
+            return problems + [f"pool {POOL_NAME}: {exc.get_error_message()}"]
+        for volume in volumes:
+            try:
+                pool.storageVolLookupByName(volume).delete(0)
+            except libvirt.libvirtError as exc:
+                if exc.get_error_code() != libvirt.VIR_ERR_NO_STORAGE_VOL:
+                    problems.append(f"delete volume {volume}: {exc.get_error_message()}")
+    return problems
+
+
+def leftovers(conn: libvirt.virConnect, prefix: str = NAME_PREFIX) -> list[str]:
+    """Domains and pool volumes whose names start with PREFIX (what cleanup must remove)."""
+    found = [f"domain {dom.name()}" for dom in conn.listAllDomains(0) if dom.name().startswith(prefix)]
+    try:
+        pool = conn.storagePoolLookupByName(POOL_NAME)
+        if pool.isActive():
+            _refresh(pool)
+            found += [f"volume {vol.name()}" for vol in pool.listAllVolumes(0)
+                      if vol.name().startswith(prefix)]
+    except libvirt.libvirtError:
+        pass
+    return found
+
+
+# --- KVM probe ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Accel:
+    domain_type: str   # kvm | qemu (TCG)
+    reason: str
+
+    @property
+    def label(self) -> str:
+        return "KVM" if self.domain_type == "kvm" else "TCG"
+
+
+PROBE_MARK = "KICKGEN-PROBE: userspace reached"
+PROBE_INIT = f"""#!/bin/sh
+/bin/busybox mount -t devtmpfs dev /dev
+/bin/busybox echo "{PROBE_MARK}" > /dev/ttyS0
+/bin/busybox poweroff -f
+"""
+PROBE_SECONDS = 40
+_accel_cache: dict[str, Accel] = {}
+_accel_lock = threading.Lock()
+
+
+def choose_accel(conn: libvirt.virConnect, uri: str, wanted: str = "auto") -> Accel:
+    """KVM when a tiny ISOLINUX guest reaches userspace under it, else TCG. Cached per URI."""
+    if wanted == "tcg":
+        return Accel("qemu", "TCG asked for (--accel tcg)")
+    if wanted == "kvm":
+        return Accel("kvm", "KVM asked for (--accel kvm)")
+    with _accel_lock:
+        if uri not in _accel_cache:
+            _accel_cache[uri] = _probe_kvm(conn, uri)
+        return _accel_cache[uri]
+
+
+def _probe_kvm(conn: libvirt.virConnect, uri: str) -> Accel:
+    try:
+        conn.getDomainCapabilities(None, "x86_64", "pc", "kvm", 0)
+    except libvirt.libvirtError:
+        return Accel("qemu", "TCG: this host offers no KVM")
+    if not is_local(uri):
+        return Accel("qemu", "TCG: KVM probe runs on local hosts only (use --accel kvm to force it)")
+    probe_dir = BUILD_DIR / "probe"
+    iso = build_tiny_iso(probe_dir / "kvm-probe.iso", PROBE_INIT, volume_id="KICKGEN_PROBE")
+    name = f"{NAME_PREFIX}kvm-probe-{time.time_ns() % 10**9}"
+    serial = probe_dir / f"{name}.log"
+    xml = f"""<domain type='kvm'><name>{name}</name><memory unit='MiB'>256</memory><vcpu>1</vcpu>
+  <os><type arch='x86_64' machine='pc'>hvm</type></os><features><acpi/></features>
+  <on_poweroff>destroy</on_poweroff><on_reboot>destroy</on_reboot><on_crash>destroy</on_crash>
+  <devices>
+    <disk type='file' device='cdrom'><driver name='qemu' type='raw'/>
+      <source file='{iso.resolve()}'><seclabel model='dac' relabel='no'/></source>
+      <target dev='hdc' bus='ide'/><readonly/></disk>
+    <serial type='file'><source path='{serial.resolve()}'/><target port='0'/></serial>
+  </devices></domain>"""
+    try:
+        dom = conn.createXML(xml, 0)
+    except libvirt.libvirtError as exc:
+        return Accel("qemu", f"TCG: KVM guest did not start ({exc.get_error_message()})")
+    try:
+        deadline = time.monotonic() + PROBE_SECONDS
+        while time.monotonic() < deadline:
+            if PROBE_MARK in serial.read_text(errors="replace"):
+                return Accel("kvm", "KVM: probe guest reached userspace")
+            current = state(dom)
+            if current == libvirt.VIR_DOMAIN_PAUSED:
+                return Accel("qemu", "TCG: KVM probe guest stopped (KVM internal error; nested virtualisation?)")
+            if current in (libvirt.VIR_DOMAIN_SHUTOFF, libvirt.VIR_DOMAIN_NOSTATE, libvirt.VIR_DOMAIN_CRASHED):
+                break
+            time.sleep(0.5)
+        if PROBE_MARK in serial.read_text(errors="replace"):
+            return Accel("kvm", "KVM: probe guest reached userspace")
+        return Accel("qemu", f"TCG: KVM probe guest did not reach userspace in {PROBE_SECONDS}s")
+    finally:
+        stop(dom)
+        serial.unlink(missing_ok=True)

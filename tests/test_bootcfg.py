@@ -1,0 +1,142 @@
+"""Boot menu edits (kickgen.bootcfg): golden files plus the rules one by one.
+
+Regenerate the golden outputs with KICKGEN_REGEN_GOLDEN=1 (then review the diff).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from kickgen import bootcfg
+from kickgen.bootcfg import BootEdit
+from kickgen.errors import MediaError
+
+GOLDEN = Path(__file__).parent / "golden" / "bootcfg"
+INPUTS = GOLDEN / "inputs"
+ARGS = ("text", "console=tty0", "console=ttyS0,115200n8")
+
+
+def assert_golden(path: Path, text: str) -> None:
+    if os.environ.get("KICKGEN_REGEN_GOLDEN") == "1":
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    assert path.exists(), f"no golden file {path}; run with KICKGEN_REGEN_GOLDEN=1"
+    assert text == path.read_text(), f"{path.name} differs from the golden file"
+
+
+def edit(default: str = "cd", **kw) -> BootEdit:
+    return BootEdit(label=kw.get("label", "kickstart"), args=kw.get("args", ARGS),
+                    volume_id=kw.get("volume_id", "CentOS_6.5_Final"),
+                    timeout_s=kw.get("timeout_s", 5), default=default)
+
+
+@pytest.mark.parametrize("name", ["centos65-isolinux.cfg", "nomenu-isolinux.cfg"])
+@pytest.mark.parametrize("default", ["cd", "usb"])
+def test_isolinux_golden(name: str, default: str) -> None:
+    text = (INPUTS / name).read_text()
+    assert_golden(GOLDEN / f"{name}.{default}", bootcfg.edit_isolinux(text, edit(default)))
+
+
+@pytest.mark.parametrize("name", ["centos65-BOOTX64.conf", "spelled-BOOTX64.conf"])
+@pytest.mark.parametrize("default", ["cd", "usb"])
+def test_grub_golden(name: str, default: str) -> None:
+    text = (INPUTS / name).read_text()
+    assert_golden(GOLDEN / f"{name}.{default}", bootcfg.edit_grub_legacy(text, edit(default)))
+
+
+def _label_blocks(text: str) -> dict[str, str]:
+    blocks: dict[str, str] = {}
+    current = None
+    for line in text.splitlines(keepends=True):
+        if line.startswith("label "):
+            current = line.split()[1]
+            blocks[current] = ""
+        if current:
+            blocks[current] += line
+    return blocks
+
+
+def test_isolinux_other_entries_unchanged_except_moved_menu_default() -> None:
+    text = (INPUTS / "centos65-isolinux.cfg").read_text()
+    before, after = _label_blocks(text), _label_blocks(bootcfg.edit_isolinux(text, edit()))
+    assert before["linux"].replace("  menu default\n", "") == after["linux"]
+    for name in ("vesa", "rescue", "local", "memtest86"):
+        assert before[name] == after[name]
+
+
+def test_isolinux_default_entry_and_ks_arguments() -> None:
+    text = (INPUTS / "centos65-isolinux.cfg").read_text()
+    entries = bootcfg.isolinux_entries(bootcfg.edit_isolinux(text, edit()))
+    by_name = {e.name: e for e in entries}
+    assert [e.name for e in entries if e.default] == ["kickstart"]
+    assert by_name["kickstart"].args == ("initrd=initrd.img", "ks=cdrom:/ks.cfg", *ARGS)
+    assert by_name["kickstart-usb"].ks == "ks=hd:LABEL=CentOS_6.5_Final:/ks.cfg"
+    assert by_name["linux"].ks is None
+
+
+def test_isolinux_usb_default_and_timeout_in_tenths() -> None:
+    text = (INPUTS / "centos65-isolinux.cfg").read_text()
+    out = bootcfg.edit_isolinux(text, edit("usb", timeout_s=7))
+    assert [e.name for e in bootcfg.isolinux_entries(out) if e.default] == ["kickstart-usb"]
+    assert "\ntimeout 70\n" in out and "timeout 600" not in out
+
+
+def test_isolinux_without_menu_sets_default_label_and_drops_old_ks() -> None:
+    text = (INPUTS / "nomenu-isolinux.cfg").read_text()
+    out = bootcfg.edit_isolinux(text, edit())
+    assert out.startswith("default kickstart\n")
+    assert "menu default" not in out
+    entry = next(e for e in bootcfg.isolinux_entries(out) if e.name == "kickstart")
+    assert [a for a in entry.args if a.startswith("ks=")] == ["ks=cdrom:/ks.cfg"]
+    assert "ip=dhcp" in entry.args
+    # the old entry keeps its own ks= untouched
+    assert "append initrd=initrd.img ks=nfs:server:/old.cfg ip=dhcp\n" in out
+
+
+def test_isolinux_keeps_crlf_line_ends() -> None:
+    text = (INPUTS / "centos65-isolinux.cfg").read_text().replace("\n", "\r\n")
+    out = bootcfg.edit_isolinux(text, edit())
+    assert "\n" not in out.replace("\r\n", "")
+
+
+def test_isolinux_zero_timeout_does_not_mean_wait_for_ever() -> None:
+    text = (INPUTS / "centos65-isolinux.cfg").read_text()
+    assert "\ntimeout 1\n" in bootcfg.edit_isolinux(text, edit(timeout_s=0))
+
+
+def test_grub_other_entries_byte_for_byte() -> None:
+    text = (INPUTS / "centos65-BOOTX64.conf").read_text()
+    out = bootcfg.edit_grub_legacy(text, edit())
+    tail = text[text.index("title CentOS 6.5"):]
+    assert out.endswith(tail)
+    assert "default=0\n" in out and "timeout 5\n" in out and "hiddenmenu\n" in out
+
+
+def test_grub_keeps_spelling_and_template_args() -> None:
+    text = (INPUTS / "spelled-BOOTX64.conf").read_text()
+    out = bootcfg.edit_grub_legacy(text, edit("usb", timeout_s=3))
+    assert "default 1\n" in out and "timeout=3\n" in out
+    entries = bootcfg.grub_legacy_entries(out)
+    default = next(e for e in entries if e.default)
+    # the template is the old default entry (default 1 = "second"): its ks= is replaced
+    assert default.args == ("xdriver=vesa", "ks=hd:LABEL=CentOS_6.5_Final:/ks.cfg", *ARGS)
+
+
+def test_refuses_an_already_edited_config() -> None:
+    text = bootcfg.edit_isolinux((INPUTS / "centos65-isolinux.cfg").read_text(), edit())
+    with pytest.raises(MediaError, match="already has an entry labelled 'kickstart'"):
+        bootcfg.edit_isolinux(text, edit())
+
+
+def test_refuses_config_without_kernel_entry() -> None:
+    with pytest.raises(MediaError, match=r"isolinux.cfg: no boot entry with a kernel line"):
+        bootcfg.edit_isolinux("default vesamenu.c32\nlabel local\n  localboot 0xffff\n", edit())
+    with pytest.raises(MediaError, match=r"BOOTX64.conf: no 'title' entry"):
+        bootcfg.edit_grub_legacy("default=0\ntimeout 5\n", edit())
+
+
+def test_with_ks_removes_earlier_ks_and_duplicates() -> None:
+    assert bootcfg.with_ks(["a", "ks=old", "text"], "ks=new", ("text", "b")) == ["a", "text", "ks=new", "b"]

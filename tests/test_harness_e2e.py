@@ -1,0 +1,101 @@
+"""The whole pipeline on real libvirt runs (TCG): stand-in DVD -> render -> remaster -> boot test.
+
+These are the CI cases of the boot-test issue. Full runs take minutes under TCG, so there are
+few of them, and the cases expected to fail get short timeouts.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from kickgen import BUILD_DIR, vmhost
+from kickgen.harness import boot_test
+from kickgen.matrix import remaster_profile
+from kickgen.profile import load_profile
+from kickgen.render import render_kickstart
+
+pytestmark = pytest.mark.vm
+MEDIA = BUILD_DIR / "harness-e2e"
+FAILING_POST = ('scripts.post=[{name: e2e-fail, erroronfail: true, '
+                'body: "echo \'kickgen-e2e: this script fails on purpose\'; exit 3"}]')
+
+
+def _remastered(standin_dvd, name: str, *overrides: str):
+    profile = load_profile("standin-docker", overrides)
+    made = remaster_profile(standin_dvd, profile, MEDIA / f"{name}.iso")
+    return profile, made
+
+
+@pytest.fixture(scope="session")
+def demo_media(standin_dvd):
+    return _remastered(standin_dvd, "standin-docker")
+
+
+def _assert_nothing_left(result):
+    conn = vmhost.connect(vmhost.DEFAULT_URI)
+    try:
+        assert vmhost.leftovers(conn, prefix=result.name) == []
+    finally:
+        conn.close()
+
+
+def _png(path) -> bool:
+    return path is not None and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.timeout(1500)
+def test_demo_path_passes_on_bios_cd(demo_media, tmp_path):
+    profile, made = demo_media
+    result = boot_test(made.output, profile, ks_sha256=made.ks_sha256, artifacts=tmp_path)
+    assert result.passed, f"{result.verdict}\n" + "\n".join(result.phases[0].excerpt + result.phases[-1].excerpt)
+    assert {a.name for a in result.assertions} >= {"ks_sha256", "kernel_release", "aufs", "docker_running",
+                                                    "storage_driver", "default_entry"}
+    _assert_nothing_left(result)
+
+
+@pytest.mark.timeout(1500)
+def test_uefi_run_passes(demo_media, tmp_path):
+    profile, made = demo_media
+    result = boot_test(made.output, profile, firmware="uefi", ks_sha256=made.ks_sha256, artifacts=tmp_path)
+    assert result.passed, f"{result.verdict}\n" + "\n".join(result.phases[0].excerpt + result.phases[-1].excerpt)
+    _assert_nothing_left(result)
+
+
+@pytest.mark.timeout(1500)
+def test_forgetting_chkconfig_docker_on_fails_with_docker_not_running(standin_dvd, tmp_path):
+    profile, made = _remastered(standin_dvd, "no-docker-service", "docker.enable_service=false")
+    assert "chkconfig docker on" not in render_kickstart(profile).text
+    result = boot_test(made.output, profile, artifacts=tmp_path)
+    assert not result.passed
+    assert [p.outcome for p in result.phases] == ["ok", "ok"], result.verdict
+    assert "docker_running: FAILED: expected docker running, got docker not running" in result.verdict
+    _assert_nothing_left(result)
+
+
+@pytest.mark.timeout(900)
+def test_ks_pointing_at_a_missing_file_is_caught_with_a_screenshot(demo_media, tmp_path):
+    """The CD entry's ks=cdrom:/ks.cfg, booted from the USB copy of the image: no optical drive
+    holds the kickstart (the EL6 behaviour the stand-in reproduces)."""
+    profile, made = demo_media
+    result = boot_test(made.output, profile, medium="usb", timeout_install=420, stall_seconds=180,
+                       artifacts=tmp_path)
+    install = result.phases[0]
+    assert install.outcome in ("failed", "timeout", "stall"), result.verdict
+    if install.outcome == "failed":
+        assert "kickstart" in install.reason
+    assert _png(install.screenshot)
+    assert result.exit_code == 1
+    _assert_nothing_left(result)
+
+
+@pytest.mark.timeout(900)
+def test_post_erroronfail_failure_is_an_install_failure_with_the_log_lines(standin_dvd, tmp_path):
+    profile, made = _remastered(standin_dvd, "post-fails", FAILING_POST)
+    result = boot_test(made.output, profile, timeout_install=600, stall_seconds=180, artifacts=tmp_path)
+    install = result.phases[0]
+    assert install.outcome == "failed", result.verdict
+    assert install.reason.startswith("a %post --erroronfail script failed: ")
+    assert "exit code 3" in install.reason
+    assert any("kickgen-e2e: this script fails on purpose" in line for line in install.excerpt), install.excerpt
+    assert result.phases[1].outcome == "not-run"
+    _assert_nothing_left(result)

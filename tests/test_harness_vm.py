@@ -1,0 +1,157 @@
+"""The harness on real libvirt runs (TCG) with tiny fake media (tests/harness_fakes.py): each
+boot takes seconds, so every outcome of a phase is exercised, and cleanup is checked each time."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from harness_fakes import fake_installer_iso, fake_system_iso
+from kickgen import BUILD_DIR, vmhost
+from kickgen.harness import boot_test
+from kickgen.profile import load_profile
+
+pytestmark = pytest.mark.vm
+SMALL = ["vm.disk_gb=1", "vm.memory_mb=512", "vm.timeout_install=180", "vm.timeout_boot=180",
+         "vm.stall_seconds=90"]
+
+
+@pytest.fixture(scope="session")
+def fakes():
+    out = BUILD_DIR / "harness-fakes"
+    good = fake_system_iso(out, profile="standin-docker")
+    no_docker = fake_system_iso(out, profile="standin-docker", docker_rc=3)
+    media = {name: fake_installer_iso(out, name, good) for name in ("ok", "no-kickstart", "post-fails", "silent")}
+    media["docker-off"] = fake_installer_iso(out, "ok", no_docker)
+    return media
+
+
+def _profile(*extra):
+    return load_profile("standin-docker", [*SMALL, *extra])
+
+
+def _assert_nothing_left(result):
+    conn = vmhost.connect(vmhost.DEFAULT_URI)
+    try:
+        assert vmhost.leftovers(conn, prefix=result.name) == []
+    finally:
+        conn.close()
+
+
+def _png(path) -> bool:
+    return path is not None and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.timeout(300)
+def test_install_then_boot_passes_and_writes_the_artifacts(fakes, tmp_path):
+    result = boot_test(fakes["ok"], _profile(), artifacts=tmp_path)
+    assert result.passed, result.verdict
+    assert result.exit_code == 0
+    assert [(p.phase, p.outcome) for p in result.phases] == [("install", "ok"), ("boot", "ok")]
+    assert result.accel == "TCG" and "TCG" in result.accel_reason
+    for name in ("install-serial.log", "boot-serial.log", "install-domain.xml", "boot-domain.xml",
+                 "report.json", "junit.xml", "verdict.txt"):
+        assert (tmp_path / name).is_file(), name
+    assert (tmp_path / "verdict.txt").read_text().startswith("PASS standin-docker bios/cd TCG: 6 assertions held")
+    assert "KICKGEN-REPORT v1" in (tmp_path / "boot-serial.log").read_text()
+    assert ET.parse(tmp_path / "junit.xml").getroot().find("testsuite").get("failures") == "0"
+    _assert_nothing_left(result)
+
+
+@pytest.mark.timeout(300)
+def test_docker_not_running_fails_the_assertion(fakes, tmp_path):
+    result = boot_test(fakes["docker-off"], _profile(), artifacts=tmp_path)
+    assert not result.passed and result.exit_code == 1
+    failed = [a.describe() for a in result.assertions if not a.passed]
+    assert ("docker_running: FAILED: expected docker running, got docker not running "
+            "(service docker status rc=3)") in failed
+    assert "docker not running" in result.verdict
+    _assert_nothing_left(result)
+
+
+@pytest.mark.timeout(300)
+def test_missing_kickstart_stops_the_install_at_once_with_a_screenshot(fakes, tmp_path):
+    result = boot_test(fakes["no-kickstart"], _profile(), artifacts=tmp_path)
+    install, boot = result.phases
+    assert (install.outcome, boot.outcome) == ("failed", "not-run")
+    assert install.reason == ("the installer did not find the kickstart: kickgen-standin: ERROR: "
+                              "kickstart file not found: ks=cdrom:/missing.cfg")
+    assert install.seconds < 170        # stopped on the line, not by the timeout
+    assert _png(install.screenshot)
+    assert result.verdict.startswith("FAIL standin-docker bios/cd TCG: install failed: ")
+    _assert_nothing_left(result)
+
+
+@pytest.mark.timeout(300)
+def test_post_erroronfail_is_an_install_failure_quoting_the_log(fakes, tmp_path):
+    result = boot_test(fakes["post-fails"], _profile(), artifacts=tmp_path)
+    install = result.phases[0]
+    assert install.outcome == "failed"
+    assert install.reason.startswith("a %post --erroronfail script failed: ")
+    assert "+ false   # the script's own output" in install.excerpt
+    assert "kickgen-standin: waiting at prompt (as the EL6 installer would)" in install.excerpt
+    junit = (tmp_path / "junit.xml").read_text()
+    assert "exit code 3 (--erroronfail)" in junit and "+ false" in junit
+    _assert_nothing_left(result)
+
+
+@pytest.mark.timeout(300)
+def test_stall_detector_fires_before_the_timeout_and_says_so(fakes, tmp_path):
+    result = boot_test(fakes["silent"], _profile(), stall_seconds=15, timeout_install=240, artifacts=tmp_path)
+    install = result.phases[0]
+    assert install.outcome == "stall"
+    assert install.reason.startswith("stall: no serial output and no disk writes for 15s (vm.stall_seconds)")
+    assert _png(install.screenshot)
+    _assert_nothing_left(result)
+
+
+@pytest.mark.timeout(300)
+def test_absolute_timeout_fires_and_says_so(fakes, tmp_path):
+    result = boot_test(fakes["silent"], _profile(), stall_seconds=600, timeout_install=25, artifacts=tmp_path)
+    install = result.phases[0]
+    assert install.outcome == "timeout"
+    assert install.reason.startswith("absolute timeout: 25s passed (--timeout-install)")
+    assert _png(install.screenshot)
+    _assert_nothing_left(result)
+
+
+@pytest.mark.timeout(300)
+def test_keep_leaves_the_domain_and_disk(fakes, tmp_path):
+    result = boot_test(fakes["no-kickstart"], _profile(), artifacts=tmp_path, keep=True)
+    conn = vmhost.connect(vmhost.DEFAULT_URI)
+    try:
+        assert sorted(vmhost.leftovers(conn, prefix=result.name)) == [
+            f"domain {result.name}", f"volume {result.name}-disk.qcow2"]
+        assert vmhost.cleanup(conn, result.name, list(result.volumes)) == []
+        assert vmhost.leftovers(conn, prefix=result.name) == []
+    finally:
+        conn.close()
+
+
+@pytest.mark.timeout(300)
+def test_ctrl_c_cleans_up(fakes, tmp_path):
+    """SIGINT in the middle of the install phase: exit 130, domain and volume gone."""
+    cli = [sys.executable, "-m", "kickgen", "boot-test", str(fakes["silent"]), "--profile", "standin-docker",
+           "--quiet", "--artifacts", str(tmp_path), *(x for s in SMALL for x in ("--set", s))]
+    proc = subprocess.Popen(cli, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    domain_xml = tmp_path / "install-domain.xml"
+    deadline = time.monotonic() + 120
+    while not domain_xml.exists() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.5)
+    assert domain_xml.exists(), proc.communicate()
+    time.sleep(3)                                       # the domain is defined and running now
+    name = ET.parse(domain_xml).getroot().findtext("name")
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "kickgen: interrupted" in err
+    conn = vmhost.connect(vmhost.DEFAULT_URI)
+    try:
+        assert vmhost.leftovers(conn, prefix=name) == []
+    finally:
+        conn.close()

@@ -1,0 +1,378 @@
+"""Profiles: loading, extends/merge, --set overrides, and every error names file:line:col."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from kickgen import PROFILES_DIR, PROJECT_ROOT
+from kickgen.errors import ProfileError, UsageError
+from kickgen.password import root_password_hash
+from kickgen.profile import (
+    MediaFile, Profile, list_profile_names, load_profile, profile_reference, profile_to_data,
+    reference_markdown,
+)
+
+HASH = "$6$abcdefgh$" + "A" * 86
+SHIPPED = ["centos65-docker", "el6-base", "standin-docker"]
+
+
+def write(folder: Path, name: str, text: str) -> Path:
+    path = folder / name
+    path.write_text(text)
+    return path
+
+
+def base(extra: str = "", rootpw: str = f'{{hash: "{HASH}"}}') -> str:
+    return f"description: test\nsystem:\n  rootpw: {rootpw}\n{extra}"
+
+
+def error_of(ref, overrides=()) -> str:
+    with pytest.raises(ProfileError) as info:
+        load_profile(ref, overrides)
+    return info.value.message
+
+
+# --- shipped profiles -------------------------------------------------------------------------
+
+def test_shipped_profiles_are_listed():
+    assert list_profile_names() == SHIPPED
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_profile_loads_by_name_and_by_path(name):
+    by_name = load_profile(name)
+    by_path = load_profile(PROFILES_DIR / f"{name}.yaml")
+    assert by_name == by_path
+    assert by_name.name == name
+    assert by_name.source == (PROFILES_DIR / f"{name}.yaml").resolve()
+    assert by_name.description
+
+
+def test_mission_profile_contract_fields():
+    p = load_profile("centos65-docker")
+    assert p.aufs_kernel.enabled and p.epel.enabled and p.docker.enabled
+    assert p.docker.enable_service
+    assert p.boot.args == ("text", "console=tty0", "console=ttyS0,115200n8")
+    assert (p.boot.timeout, p.boot.label, p.boot.default) == (5, "kickstart", "cd")
+    assert p.media.volume_id is None and p.media.add == ()
+    assert (p.vm.disk_gb, p.vm.memory_mb, p.vm.vcpus) == (8, 1024, 1)
+    assert p.expect.aufs is True and p.expect.storage_driver == "aufs"
+    assert re.search(p.expect.kernel_release, "3.10.5-3.el6.x86_64")
+    assert re.search(p.expect.default_entry, "CentOS (3.10.5-3.el6.x86_64)")
+    assert p.report.enabled
+    # every URL is a profile value
+    assert p.mirrors.centos_os == "http://vault.centos.org/6.5/os/x86_64/"
+    assert p.aufs_kernel.repo_url == "http://www.hop5.in/yum/el6/"
+    assert p.epel.release_rpm_url.endswith("/pub/archive/epel/6/x86_64/epel-release-6-8.noarch.rpm")
+
+
+def test_standin_profile_expects_standin_facts():
+    p = load_profile("standin-docker")
+    assert p.expect.aufs is False
+    assert p.expect.storage_driver == "vfs"
+    assert p.expect.docker_running is True
+    assert re.search(p.expect.kernel_release, "6.1.0-56-amd64")
+    assert not re.search(p.expect.kernel_release, "3.10.5-3.el6.x86_64")
+    assert p.report.poweroff is True
+    # the same kickstart settings as the mission
+    mission = load_profile("centos65-docker")
+    assert (p.system, p.aufs_kernel, p.docker, p.epel) == (mission.system, mission.aufs_kernel,
+                                                          mission.docker, mission.epel)
+
+
+def test_el6_base_is_unattended_without_mission_parts():
+    p = load_profile("el6-base")
+    assert not (p.aufs_kernel.enabled or p.epel.enabled or p.docker.enabled)
+    assert p.network.activate and p.storage.zerombr and p.storage.clearpart == "all"
+    assert p.system.finish in ("reboot", "poweroff", "halt")
+    assert "console=ttyS0,115200n8" in p.storage.bootloader.append
+
+
+def test_profile_is_frozen():
+    p = load_profile("el6-base")
+    with pytest.raises(AttributeError):
+        p.name = "x"  # type: ignore[misc]
+
+
+# --- extends and merging ------------------------------------------------------------------------
+
+def test_maps_merge_key_by_key_lists_replace(tmp_path):
+    write(tmp_path, "parent.yaml", base("network:\n  device: em1\n  hostname: a\n"
+                                         "packages:\n  names: ['@core', vim]\n"))
+    child = write(tmp_path, "child.yaml", "extends: parent\nnetwork:\n  hostname: b\n"
+                                          "packages:\n  names: [tmux]\n")
+    p = load_profile(child)
+    assert p.network.device == "em1"           # kept from the parent
+    assert p.network.hostname == "b"           # replaced by the child
+    assert p.packages.names == ("tmux",)       # lists replace
+    assert p.description == "test"
+
+
+def test_append_form_extends_parent_list(tmp_path):
+    write(tmp_path, "parent.yaml", base("packages:\n  names: ['@core', vim]\n"))
+    child = write(tmp_path, "child.yaml", "extends: parent\npackages:\n  names+: [tmux]\n")
+    assert load_profile(child).packages.names == ("@core", "vim", "tmux")
+    assert load_profile(child, ["packages.names+=[git]"]).packages.names == (
+        "@core", "vim", "tmux", "git")
+
+
+def test_extends_relative_path_and_chain(tmp_path):
+    (tmp_path / "sub").mkdir()
+    write(tmp_path, "root.yaml", base("vm:\n  vcpus: 2\n"))
+    write(tmp_path / "sub", "mid.yaml", "extends: ../root.yaml\nvm:\n  memory_mb: 2048\n")
+    leaf = write(tmp_path, "leaf.yaml", "extends: sub/mid.yaml\nvm:\n  disk_gb: 20\n")
+    p = load_profile(leaf)
+    assert (p.vm.vcpus, p.vm.memory_mb, p.vm.disk_gb) == (2, 2048, 20)
+
+
+def test_extends_shipped_profile_by_name(tmp_path):
+    leaf = write(tmp_path, "mine.yaml", "extends: centos65-docker\ndocker:\n  enable_service: false\n")
+    p = load_profile(leaf)
+    assert p.docker.enabled and not p.docker.enable_service
+    assert p.name == "mine"
+
+
+def test_set_overrides_any_value():
+    p = load_profile("centos65-docker", ["mirrors.centos_os=http://mirror.local/c/6.5/os/",
+                                         "vm.memory_mb=2048", "expect.aufs=", "boot.args=[text]",
+                                         "report.poweroff=true"])
+    assert p.mirrors.centos_os == "http://mirror.local/c/6.5/os/"
+    assert p.vm.memory_mb == 2048
+    assert p.expect.aufs is None
+    assert p.boot.args == ("text",)
+    assert p.report.poweroff is True
+
+
+def test_show_data_round_trips(tmp_path):
+    import yaml
+    p = load_profile("standin-docker")
+    data = profile_to_data(p)
+    assert list(data)[0] == "description"
+    # the shown YAML is itself a loadable profile equal to the merged one
+    shown = write(tmp_path, "standin-docker.yaml", yaml.safe_dump(data))
+    again = load_profile(shown)
+    assert profile_to_data(again) == data
+
+
+# --- errors: every message names file:line:col and the key path ----------------------------
+
+@pytest.mark.parametrize("text,where,what", [
+    ("system:\n  rootpw: {hash: x\n  lang: [\n", "3:7", "expected ',' or '}', but got ':'"),
+    ("description: x\nsystem:\n\trootpw: 1\n", "3:1", "found character '\\t' that cannot start any token"),
+    ("a: b: c\n", "1:5", "mapping values are not allowed here"),
+])
+def test_bad_yaml_syntax(tmp_path, text, where, what):
+    path = write(tmp_path, "bad.yaml", text)
+    assert error_of(path) == f"{path}:{where}: YAML syntax error: {what}"
+
+
+def test_unknown_key_with_suggestion(tmp_path):
+    path = write(tmp_path, "x.yaml", base("network:\n  devcie: eth1\n"))
+    assert error_of(path) == (f"{path}:5:3: network.devcie: unknown key (did you mean 'device'?)")
+
+
+def test_wrong_type_matches_issue_example(tmp_path):
+    path = tmp_path / "x.yaml"
+    path.write_text(f"system:\n  rootpw: {{hash: '{HASH}'}}\n\n\n\n\n\n\n\n\n\n"
+                    "  timezone:\n    - UTC\n")
+    assert error_of(path) == f"{path}:13:5: system.timezone: expected a string, got a list"
+
+
+def test_missing_required_value(tmp_path):
+    path = write(tmp_path, "x.yaml", "description: no root password\nsystem:\n  lang: C\n")
+    assert error_of(path) == f"{path}:3:3: system.rootpw: required key is missing"
+
+
+def test_all_problems_reported_together(tmp_path):
+    path = write(tmp_path, "x.yaml", base("vm:\n  vcpus: two\n  disk_gb: true\nboot:\n  default: dvd\n"
+                                          "nonsense: 1\n"))
+    lines = error_of(path).splitlines()
+    assert lines == [
+        f"{path}:5:10: vm.vcpus: expected an integer, got a string",
+        f"{path}:6:12: vm.disk_gb: expected an integer, got a boolean",
+        f"{path}:8:12: boot.default: expected one of cd, usb, got 'dvd'",
+        f"{path}:9:1: nonsense: unknown key",
+    ]
+
+
+def test_number_where_string_expected_says_quote_it(tmp_path):
+    path = write(tmp_path, "x.yaml", base("aufs_kernel:\n  version: 3.10\n"))
+    assert error_of(path) == (f"{path}:5:12: aufs_kernel.version: expected a string, "
+                              "got a number (quote it)")
+
+
+def test_extends_cycle(tmp_path):
+    a = write(tmp_path, "a.yaml", "extends: b\n" + base())
+    write(tmp_path, "b.yaml", "description: b\nextends: a.yaml\n")
+    msg = error_of(a)
+    assert msg == (f"{tmp_path}/b.yaml:2:10: extends: extends cycle: "
+                   f"{tmp_path}/a.yaml -> {tmp_path}/b.yaml -> {tmp_path}/a.yaml")
+
+
+def test_extends_self(tmp_path):
+    a = write(tmp_path, "a.yaml", base("extends: a\n"))
+    assert "extends cycle" in error_of(a) and error_of(a).startswith(f"{a}:4:10: extends:")
+
+
+def test_missing_parent(tmp_path):
+    path = write(tmp_path, "x.yaml", "# comment\nextends: no-such-parent\n" + base())
+    msg = error_of(path)
+    assert msg.startswith(f"{path}:2:10: extends: parent profile 'no-such-parent' not found")
+
+
+def test_error_in_parent_names_parent_file(tmp_path):
+    write(tmp_path, "parent.yaml", base().replace("system:\n", "system:\n  selinux: maybe\n"))
+    child = write(tmp_path, "child.yaml", "extends: parent\nvm: {vcpus: 2}\n")
+    assert error_of(child) == (f"{tmp_path}/parent.yaml:3:12: system.selinux: expected one of "
+                               "enforcing, permissive, disabled, got 'maybe'")
+
+
+def test_bad_set_override_names_the_option():
+    msg = error_of("el6-base", ["system.timezone=[a, b]", "vm.vcpus=many", "network.nope=1"])
+    assert msg.splitlines() == [
+        "--set system.timezone: expected a string, got a list",
+        "--set vm.vcpus: expected an integer, got a string",
+        "--set network.nope: unknown key",
+    ]
+
+
+def test_set_without_equals_is_a_usage_error():
+    with pytest.raises(UsageError, match="expected key.path=value"):
+        load_profile("el6-base", ["system.timezone"])
+
+
+def test_unknown_profile_is_a_usage_error():
+    with pytest.raises(UsageError, match="no profile 'nope'"):
+        load_profile("nope")
+
+
+def test_yaml_merge_keys_and_duplicates_refused(tmp_path):
+    path = write(tmp_path, "x.yaml", base("vm: &v\n  vcpus: 1\nboot:\n  <<: *v\nvm:\n  vcpus: 2\n"))
+    lines = error_of(path).splitlines()
+    assert f"{path}:7:3: YAML merge keys (<<) are not supported: use extends:" in lines
+    assert f"{path}:8:1: vm: duplicate key" in lines
+
+
+def test_inst_boot_argument_refused(tmp_path):
+    path = write(tmp_path, "x.yaml", base("boot:\n  args: [text, inst.ks=cdrom:/ks.cfg]\n"))
+    assert error_of(path).startswith(f"{path}:5:9: boot.args: 'inst.ks=cdrom:/ks.cfg': EL6 has no "
+                                     "'inst.' boot arguments")
+
+
+def test_docker_needs_epel(tmp_path):
+    path = write(tmp_path, "x.yaml", base("docker:\n  enabled: true\n"))
+    assert error_of(path) == (f"{path}:5:12: docker.enabled: docker-io comes from EPEL: "
+                              "set epel.enabled: true")
+
+
+def test_script_body_with_section_marker_refused(tmp_path):
+    path = write(tmp_path, "x.yaml", base("scripts:\n  post:\n    - name: evil\n"
+                                          "      body: |\n        echo a\n        %end\n        reboot\n"))
+    assert error_of(path) == (f"{path}:7:13: scripts.post[0].body: line 2 of the script starts "
+                              "with '%', which would end the kickstart section")
+
+
+# --- passwords -------------------------------------------------------------------------------
+
+def test_literal_plaintext_password_refused_and_not_echoed(tmp_path):
+    path = write(tmp_path, "x.yaml", "description: x\nsystem:\n  rootpw: Hunter2secret\n")
+    msg = error_of(path)
+    assert msg == (f"{path}:3:11: system.rootpw: a plaintext password in a profile is refused; "
+                   "use {hash: '$6$...'}, {env: VAR} or {file: PATH}")
+    assert "Hunter2secret" not in msg
+
+
+def test_plaintext_in_hash_field_not_echoed(tmp_path):
+    path = write(tmp_path, "x.yaml", "system:\n  rootpw: {hash: Hunter2secret}\n")
+    msg = error_of(path)
+    assert "Hunter2secret" not in msg
+    assert msg == (f"{path}:2:18: system.rootpw.hash: expected a SHA-512 crypt hash "
+                   "($6$salt$...) (value not shown)")
+
+
+def test_plaintext_via_set_refused():
+    msg = error_of("el6-base", ["system.rootpw=Hunter2secret"])
+    assert "Hunter2secret" not in msg and "plaintext password in a profile is refused" in msg
+
+
+def test_rootpw_needs_exactly_one_source(tmp_path):
+    path = write(tmp_path, "x.yaml", f"system:\n  rootpw: {{env: A, hash: '{HASH}'}}\n")
+    assert error_of(path) == f"{path}:2:11: system.rootpw: give exactly one of hash, env, file"
+
+
+def test_rootpw_from_env_is_hashed(tmp_path, monkeypatch):
+    from passlib.hash import sha512_crypt
+    path = write(tmp_path, "x.yaml", base(rootpw="{env: KICKGEN_TEST_PW}"))
+    monkeypatch.setenv("KICKGEN_TEST_PW", "s3cret")
+    pw = load_profile(path).system.rootpw
+    assert "s3cret" not in repr(pw)
+    fixed = root_password_hash(pw, salt="saltsalt")
+    assert fixed.startswith("$6$saltsalt$") and sha512_crypt.verify("s3cret", fixed)
+    assert fixed == root_password_hash(pw, salt="saltsalt")          # reproducible
+    one, two = root_password_hash(pw), root_password_hash(pw)        # random salt
+    assert one != two and sha512_crypt.verify("s3cret", one)
+
+
+def test_rootpw_env_missing_names_location(tmp_path, monkeypatch):
+    path = write(tmp_path, "x.yaml", base(rootpw="{env: KICKGEN_UNSET_PW}"))
+    monkeypatch.delenv("KICKGEN_UNSET_PW", raising=False)
+    with pytest.raises(ProfileError) as info:
+        root_password_hash(load_profile(path).system.rootpw)
+    assert info.value.message == (f"{path}:3:11: system.rootpw.env: environment variable "
+                                  "KICKGEN_UNSET_PW is not set or empty")
+
+
+def test_rootpw_from_file_relative_to_profile(tmp_path):
+    from passlib.hash import sha512_crypt
+    (tmp_path / "secrets").mkdir()
+    (tmp_path / "secrets" / "pw").write_text("filepass\nignored second line\n")
+    path = write(tmp_path, "x.yaml", base(rootpw="{file: secrets/pw}"))
+    pw = load_profile(path).system.rootpw
+    assert pw.file == tmp_path / "secrets" / "pw"
+    assert sha512_crypt.verify("filepass", root_password_hash(pw, salt="abc"))
+
+
+def test_rootpw_file_missing(tmp_path):
+    path = write(tmp_path, "x.yaml", base(rootpw="{file: nothere}"))
+    with pytest.raises(ProfileError, match=r"x.yaml:3:11: system.rootpw.file: cannot read .*nothere"):
+        root_password_hash(load_profile(path).system.rootpw)
+
+
+# --- media paths are relative to the profile file ---------------------------------------------
+
+def test_media_add_paths(tmp_path):
+    path = write(tmp_path, "x.yaml", base("media:\n  volume_id: MY_DVD\n"
+                                          "  add: [{src: files/a.rpm, dest: /extra/a.rpm}]\n"))
+    p = load_profile(path)
+    assert p.media.volume_id == "MY_DVD"
+    assert p.media.add == (MediaFile(src=tmp_path / "files" / "a.rpm", dest="/extra/a.rpm"),)
+
+
+def test_volume_id_with_space_refused(tmp_path):
+    path = write(tmp_path, "x.yaml", base("media:\n  volume_id: CentOS 6.5\n"))
+    assert error_of(path).startswith(f"{path}:5:14: media.volume_id: expected a volume ID")
+
+
+# --- the README documents every key ------------------------------------------------------------
+
+def test_readme_key_reference_matches_the_schema():
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    assert reference_markdown() in readme, (
+        "README's profile key table is out of date: paste kickgen.profile.reference_markdown()")
+
+
+def test_reference_covers_every_contract_key():
+    keys = {row[0] for row in profile_reference()}
+    for k in ("boot.args", "boot.timeout", "boot.label", "boot.default", "media.volume_id",
+              "media.add[].src", "media.add[].dest", "vm.disk_gb", "vm.memory_mb", "vm.vcpus",
+              "vm.timeout_install", "vm.timeout_boot", "vm.stall_seconds", "expect.kernel_release",
+              "expect.aufs", "expect.docker_running", "expect.storage_driver",
+              "expect.default_entry", "report.enabled", "report.poweroff", "docker.enable_service",
+              "scripts.post[].erroronfail", "scripts.post[].nochroot"):
+        assert k in keys
+    assert isinstance(Profile.__dataclass_fields__["boot"].default.args, tuple)
+    assert os.fspath(PROFILES_DIR).endswith("profiles")

@@ -1,0 +1,355 @@
+"""Remaster (kickgen.remaster): the written ISO read back with xorriso, isoinfo, mtools, checkisomd5.
+
+Runs on the stand-in DVD and minimal media, on a pungi-like hybrid image and on a non-hybrid
+xorriso image. Golden files: tests/golden/bootcfg/remaster/ (KICKGEN_REGEN_GOLDEN=1).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from kickgen import errors, implant
+from kickgen.iso import IsoImage
+from kickgen.profile import load_profile
+from kickgen.remaster import ExtraFile, RemasterRequest, remaster
+from kickgen.render import render_kickstart
+from remaster_fixtures import (EPOCH, big_hybrid, checkisomd5, isoinfo_extract,  # noqa: F401 (fixtures)
+                               isoinfo_names, make_tree, mkisofs_pungi, problems, report_shape, run,
+                               tiny_hybrid, tiny_plain, xorriso_plain, xorriso_report)
+from test_bootcfg import assert_golden
+
+GOLDEN = Path(__file__).parent / "golden" / "bootcfg" / "remaster"
+KICKGEN = Path(sys.executable).parent / "kickgen"
+BASES = ["standin_dvd", "standin_minimal", "tiny_hybrid", "tiny_plain"]
+
+
+@pytest.fixture(scope="session")
+def kickstart() -> bytes:
+    profile = load_profile("standin-docker")
+    return render_kickstart(profile, salt="kickgentest").text.encode()
+
+
+def request(base: Path, out: Path, ks: bytes, **kw) -> RemasterRequest:
+    return RemasterRequest(base=base, output=out, kickstart=ks, profile_name="standin-docker", **kw)
+
+
+@pytest.fixture(scope="session")
+def remastered(tmp_path_factory, kickstart):
+    """remastered(name, base) -> output path; each base is remastered once per session."""
+    outputs: dict[str, Path] = {}
+    folder = tmp_path_factory.mktemp("remastered")
+
+    def get(name: str, base: Path) -> Path:
+        if name not in outputs:
+            outputs[name] = folder / f"{name}-ks.iso"
+            remaster(request(base, outputs[name], kickstart))
+        return outputs[name]
+    return get
+
+
+@pytest.fixture(params=BASES)
+def case(request, remastered):
+    base = request.getfixturevalue(request.param)
+    return request.param, base, remastered(request.param, base)
+
+
+def test_el_torito_and_system_area_kept(case) -> None:
+    name, base, out = case
+    before, after = xorriso_report(base), xorriso_report(out)
+    assert report_shape(before) == report_shape(after)
+    assert problems(after) == []
+    assert any("boot-info-table" in ln for ln in after)
+    hybrid = name != "tiny_plain"
+    assert any(ln.startswith("MBR partition      :") for ln in after) == hybrid
+
+
+def test_output_size_matches_partitions(case) -> None:
+    """MBR partition 1 and the GPT describe the new image exactly (not the base's size)."""
+    _, _, out = case
+    lines = xorriso_report(out)
+    size512 = out.stat().st_size // 512
+    for line in lines:
+        if line.startswith("MBR partition      :   1"):
+            start, blocks = map(int, line.split()[-2:])
+            assert start + blocks == size512
+        if line.startswith("GPT lba range"):
+            assert int(line.split()[-1]) == size512 - 1      # backup header in the last sector
+
+
+def test_media_md5_passes(case) -> None:
+    _, _, out = case
+    assert checkisomd5(out) == 0
+    assert implant.check(out).matches
+
+
+def test_kickstart_in_every_namespace(case, kickstart) -> None:
+    name, _, out = case
+    assert isoinfo_extract(out, "/ks.cfg", "rr") == kickstart
+    assert isoinfo_extract(out, "/ks.cfg", "joliet") == kickstart
+    iso_names = isoinfo_names(out, "/", "iso")
+    untranslated = name != "tiny_plain"
+    expected = "ks.cfg" if untranslated else "KS.CFG;1"
+    assert expected in iso_names, sorted(iso_names)
+    assert isoinfo_extract(out, f"/{expected}", "iso") == kickstart
+    listing = run("xorriso", "-indev", out, "-find", "/ks.cfg", "-exec", "lsdl").stdout
+    assert f"{len(kickstart)}" in listing and "'/ks.cfg'" in listing
+    # Rock Ridge mode like the neighbours (mkisofs -R makes files 0444, xorriso keeps 0644)
+    rr = isoinfo_names(out, "/", "rr")
+    assert rr["ks.cfg"].split()[0] == rr[".discinfo"].split()[0]
+
+
+def test_trans_tbl_lists_the_new_file(case) -> None:
+    name, base, out = case
+    if name == "tiny_plain":
+        assert "TRANS.TBL" not in isoinfo_names(out, "/", "rr")
+        return
+    before = isoinfo_extract(base, "/TRANS.TBL", "rr").decode()
+    after = isoinfo_extract(out, "/TRANS.TBL", "rr").decode()
+    added = [ln for ln in after.splitlines() if ln not in before.splitlines()]
+    assert len(added) == 1 and added[0].startswith("F ks.cfg") and added[0].endswith("ks.cfg")
+    template = before.splitlines()[0]
+    assert added[0].index("\t") == template.index("\t") if "\t" in template else True
+
+
+def test_boot_configs_golden(case) -> None:
+    name, _, out = case
+    if name == "tiny_plain":
+        pytest.skip("same stock configs as tiny_hybrid")
+    assert_golden(GOLDEN / name / "isolinux.cfg", isoinfo_extract(out, "/isolinux/isolinux.cfg", "rr").decode())
+    if name == "standin_minimal":
+        return
+    assert_golden(GOLDEN / name / "BOOTX64.conf.iso", isoinfo_extract(out, "/EFI/BOOT/BOOTX64.conf", "rr").decode())
+    fat = out.with_suffix(".efiboot.img")
+    fat.write_bytes(isoinfo_extract(out, "/images/efiboot.img", "rr"))
+    inner = run("mtype", "-i", fat, "::/EFI/BOOT/BOOTX64.conf", env={**os.environ, "MTOOLS_SKIP_CHECK": "1"}).stdout
+    assert_golden(GOLDEN / name / "BOOTX64.conf.fat", inner)
+
+
+def test_fat_image_keeps_size_and_label(case) -> None:
+    name, base, out = case
+    if name in ("standin_minimal",):
+        return
+    old = isoinfo_extract(base, "/images/efiboot.img", "rr")
+    new = isoinfo_extract(out, "/images/efiboot.img", "rr")
+    assert len(old) == len(new) and old != new
+    fat = out.with_suffix(".label.img")
+    fat.write_bytes(new)
+    assert "ANACONDA" in run("mlabel", "-s", "-i", fat, "::", env={**os.environ, "MTOOLS_SKIP_CHECK": "1"}).stdout
+
+
+def test_volume_id_kept_and_manifest(case, kickstart) -> None:
+    import hashlib
+    import json
+    _, base, out = case
+    with IsoImage(base) as b, IsoImage(out) as o:
+        assert o.volume_id == b.volume_id
+    doc = json.loads(out.with_name(out.name + ".json").read_text())
+    assert doc["output_sha256"] == hashlib.sha256(out.read_bytes()).hexdigest()
+    assert doc["base"]["sha256"] == hashlib.sha256(base.read_bytes()).hexdigest()
+    assert doc["kickstart_sha256"] == hashlib.sha256(kickstart).hexdigest()
+    assert doc["profile"] == "standin-docker"
+    assert {e["ks"] for e in doc["boot_entries_changed"]} == {
+        "ks=cdrom:/ks.cfg", f"ks=hd:LABEL={doc['volume_id']}:/ks.cfg"}
+
+
+def test_base_is_not_modified(tiny_hybrid, kickstart, tmp_path) -> None:
+    before = tiny_hybrid.read_bytes()
+    mtime = tiny_hybrid.stat().st_mtime_ns
+    remaster(request(tiny_hybrid, tmp_path / "out.iso", kickstart))
+    assert tiny_hybrid.read_bytes() == before and tiny_hybrid.stat().st_mtime_ns == mtime
+
+
+def test_build_twice_byte_identical(standin_dvd, kickstart, tmp_path) -> None:
+    first = remaster(request(standin_dvd, tmp_path / "a.iso", kickstart))
+    second = remaster(request(standin_dvd, tmp_path / "b.iso", kickstart))
+    assert first.sha256 == second.sha256
+    assert (tmp_path / "a.iso").read_bytes() == (tmp_path / "b.iso").read_bytes()
+
+
+def test_kernel_copy_equals_pycdlib_copy(tiny_hybrid, tmp_path) -> None:
+    """The kernel-side copy writes exactly the bytes pycdlib's own copy loop writes."""
+    outs = []
+    for kernel_copy in (True, False):
+        out = tmp_path / f"k{kernel_copy}.iso"
+        with IsoImage(tiny_hybrid) as image:
+            image.add("/ks.cfg", b"# ks\n", epoch=int(EPOCH))
+            image.replace("/isolinux/isolinux.cfg", b"default linux\n" * 300)
+            fd = os.open(out, os.O_CREAT | os.O_RDWR | os.O_TRUNC, 0o644)
+            try:
+                image.write(fd, kernel_copy=kernel_copy)
+            finally:
+                os.close(fd)
+        outs.append(out.read_bytes())
+    assert outs[0] == outs[1]
+
+
+def test_volume_id_from_profile_and_usb_entry(tiny_hybrid, kickstart, tmp_path) -> None:
+    out = tmp_path / "vol.iso"
+    result = remaster(request(tiny_hybrid, out, kickstart, volume_id="KS_DISC", boot_default="usb",
+                              boot_timeout=9))
+    assert result.volume_id == "KS_DISC"
+    assert "Volume id    : 'KS_DISC'" in "\n".join(xorriso_report(out)) or \
+        "KS_DISC" in run("isoinfo", "-d", "-i", out).stdout
+    cfg = isoinfo_extract(out, "/isolinux/isolinux.cfg", "rr").decode()
+    assert "ks=hd:LABEL=KS_DISC:/ks.cfg" in cfg and "timeout 90" in cfg
+    usb = cfg[cfg.index("label kickstart-usb"):cfg.index("label linux")]
+    assert "menu default" in usb
+    assert checkisomd5(out) == 0
+
+
+def test_extra_files(tiny_hybrid, kickstart, tmp_path) -> None:
+    extra = tmp_path / "site-tools-1.0-1.el6.noarch.rpm"
+    extra.write_bytes(b"rpm bytes" * 100)
+    out = tmp_path / "extra.iso"
+    remaster(request(tiny_hybrid, out, kickstart, extra_files=(ExtraFile(extra, "/Packages/" + extra.name),)))
+    assert isoinfo_extract(out, "/Packages/" + extra.name, "rr") == extra.read_bytes()
+    assert extra.name in isoinfo_names(out, "/Packages", "iso")       # untranslated like pkg-*.rpm
+    assert extra.name in isoinfo_extract(out, "/Packages/TRANS.TBL", "rr").decode()
+    assert checkisomd5(out) == 0
+
+
+def test_cli_iso_with_add_and_quiet(tiny_hybrid, tmp_path) -> None:
+    extra = tmp_path / "motd"
+    extra.write_text("hello\n")
+    out = tmp_path / "cli.iso"
+    proc = subprocess.run([str(KICKGEN), "iso", "standin-docker", "--base", str(tiny_hybrid), "-o", str(out),
+                           "--add", f"{extra}:/isolinux/motd", "--set", "boot.timeout=3"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith(f"wrote {out} (") and " s; manifest cli.iso.json" in proc.stdout
+    assert isoinfo_extract(out, "/isolinux/motd", "rr") == b"hello\n"
+    assert "timeout 30" in isoinfo_extract(out, "/isolinux/isolinux.cfg", "rr").decode()
+    quiet = subprocess.run([str(KICKGEN), "iso", "standin-docker", "--base", str(tiny_hybrid), "-o",
+                            str(tmp_path / "q.iso"), "--quiet"], capture_output=True, text=True)
+    assert quiet.returncode == 0 and quiet.stdout == "" and quiet.stderr == ""
+
+
+def test_cli_ks_file(tiny_hybrid, kickstart, tmp_path) -> None:
+    ks = tmp_path / "ks.cfg"
+    ks.write_bytes(kickstart)
+    out = tmp_path / "ks.iso"
+    proc = subprocess.run([str(KICKGEN), "iso", "standin-docker", "--base", str(tiny_hybrid), "-o", str(out),
+                           "--ks", str(ks), "--quiet"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert isoinfo_extract(out, "/ks.cfg", "rr") == kickstart
+
+
+# --- refusals -------------------------------------------------------------------------------
+
+def _only(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+def test_refuses_out_equal_base(tiny_hybrid, kickstart, tmp_path) -> None:
+    base = tmp_path / "base.iso"
+    shutil.copy(tiny_hybrid, base)
+    with pytest.raises(errors.UsageError, match="is the base image; kickgen never modifies its input"):
+        remaster(request(base, base, kickstart))
+    link = tmp_path / "link.iso"
+    link.hardlink_to(base)
+    with pytest.raises(errors.UsageError, match="is the base image"):
+        remaster(request(base, link, kickstart))
+
+
+def test_refuses_not_an_iso(kickstart, tmp_path) -> None:
+    junk = tmp_path / "junk.iso"
+    junk.write_bytes(b"\0" * 70000)
+    with pytest.raises(errors.MediaError, match=r"junk.iso: not an ISO 9660 image"):
+        remaster(request(junk, tmp_path / "out.iso", kickstart))
+    assert _only(tmp_path) == ["junk.iso"]
+
+
+def test_refuses_no_el_torito(kickstart, tmp_path) -> None:
+    base = xorriso_plain(make_tree(tmp_path / "tree"), tmp_path / "noboot.iso", boot=False)
+    with pytest.raises(errors.MediaError, match=r"noboot.iso: no El Torito boot record"):
+        remaster(request(base, tmp_path / "out.iso", kickstart))
+    assert not (tmp_path / "out.iso").exists()
+
+
+def test_refuses_no_isolinux_cfg(kickstart, tmp_path) -> None:
+    base = mkisofs_pungi(make_tree(tmp_path / "tree", isolinux_cfg=False), tmp_path / "nocfg.iso")
+    with pytest.raises(errors.MediaError, match=r"no isolinux/isolinux.cfg next to the BIOS boot image "
+                                                r"isolinux/isolinux.bin"):
+        remaster(request(base, tmp_path / "out.iso", kickstart))
+
+
+def test_refuses_unexpected_layout(kickstart, tmp_path) -> None:
+    base = mkisofs_pungi(make_tree(tmp_path / "tree", efi_conf_on_iso=False), tmp_path / "noconf.iso")
+    with pytest.raises(errors.MediaError, match=r"unexpected layout: a UEFI boot entry \(images/efiboot.img\) "
+                                                r"but no EFI/BOOT/BOOTX64.conf on the image"):
+        remaster(request(base, tmp_path / "out.iso", kickstart))
+
+
+@pytest.mark.parametrize("volume_id, problem", [("CentOS 6.5 Final", "contains a space"),
+                                                ("CentOS:6.5", "contains a colon")])
+def test_refuses_base_volume_id_unusable_in_label(kickstart, tmp_path, volume_id, problem) -> None:
+    base = mkisofs_pungi(make_tree(tmp_path / "tree"), tmp_path / "vol.iso", volume_id=volume_id)
+    with pytest.raises(errors.MediaError, match=f"vol.iso: volume ID '{volume_id}' {problem}; it cannot be "
+                                                r"used in ks=hd:LABEL=\.\.\."):
+        remaster(request(base, tmp_path / "out.iso", kickstart))
+
+
+def test_refuses_profile_volume_id_too_long(tiny_hybrid, kickstart, tmp_path) -> None:
+    with pytest.raises(errors.MediaError, match="volume ID 'A{33}' is longer than 32 characters"):
+        remaster(request(tiny_hybrid, tmp_path / "out.iso", kickstart, volume_id="A" * 33))
+
+
+def test_refuses_without_free_space(tiny_hybrid, kickstart, tmp_path, monkeypatch) -> None:
+    # A full disk cannot be made safely here; the check itself is what is under test.
+    import kickgen.remaster as rm
+    monkeypatch.setattr(rm.shutil, "disk_usage", lambda p: shutil._ntuple_diskusage(10**9, 10**9 - 4096, 4096))
+    with pytest.raises(errors.EnvironmentProblem, match=r"not enough free space in .*: \d+ MiB needed, 0 MiB free"):
+        remaster(request(tiny_hybrid, tmp_path / "out.iso", kickstart))
+    assert not (tmp_path / "out.iso").exists()
+
+
+def test_cli_errors_are_one_line(tiny_hybrid, tmp_path) -> None:
+    proc = subprocess.run([str(KICKGEN), "iso", "standin-docker", "--base", str(tiny_hybrid), "-o",
+                           str(tiny_hybrid)], capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert proc.stderr.splitlines()[0].startswith("kickgen: error: output ") and "Traceback" not in proc.stderr
+    proc = subprocess.run([str(KICKGEN), "iso", "standin-docker", "--base", str(tiny_hybrid), "-o",
+                           str(tmp_path / "o.iso"), "--add", "nocolon"], capture_output=True, text=True)
+    assert proc.returncode == 2 and "--add nocolon: expected SRC:ISO_PATH" in proc.stderr
+
+
+# --- interruption ---------------------------------------------------------------------------
+
+def _writing_into(pid: int, folder: Path) -> bool:
+    """True once process `pid` has an (unnamed) file open in `folder`."""
+    try:
+        links = [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")]
+    except OSError:
+        return False
+    return any(link.startswith(f"{folder}/") and link.endswith("(deleted)") for link in links)
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
+def test_interrupted_remaster_leaves_nothing(big_hybrid, kickstart, tmp_path, sig) -> None:
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    ks = tmp_path / "ks.cfg"
+    ks.write_bytes(kickstart)
+    proc = subprocess.Popen([str(KICKGEN), "iso", "standin-docker", "--base", str(big_hybrid), "-o",
+                             str(out_dir / "big-ks.iso"), "--ks", str(ks), "--quiet"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not _writing_into(proc.pid, out_dir) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.3)
+    assert proc.poll() is None, "the remaster finished before it could be interrupted"
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode != 0
+    if sig == signal.SIGTERM:
+        assert "kickgen: interrupted" in err
+    assert _only(out_dir) == []
