@@ -4,7 +4,7 @@
 
 For each size (MiB) it builds, under build/bench-remaster/, a hybrid BIOS+UEFI image laid out
 like the CentOS 6.5 DVD (mkisofs -U -J -R -T, isohybrid --uefi) with about 6,000 package-sized
-files (sparse, so it is quick to make), then times, median of N runs, with the peak RSS of each:
+files (a repeated random pattern: real blocks, since cp skips zero blocks), then times, median of N runs, with the peak RSS of each:
   kickgen iso  standin-docker --base BASE -o OUT --ks KS --quiet
   cp           BASE OUT
   xorriso      -indev BASE -outdev OUT -boot_image any replay -map KS /ks.cfg   (lorax mkksiso)
@@ -60,9 +60,15 @@ def build_base(size_mib: int, files: int) -> Path:
     run("mcopy", "-i", img, INPUTS / "centos65-BOOTX64.conf", "::EFI/BOOT/BOOTX64.conf", env=env)
     fixed = 4 + 4 + 32 + 32 + 128 + 10
     per_file = max(1, ((size_mib - fixed) << 20) // files)
+    # Real bytes, not holes: cp skips zero blocks (it punches holes), which would flatter it.
+    pattern = os.urandom(1 << 20) * 2
     for i in range(files):
         with open(tree / "Packages" / f"package-{i:05d}-1.0-1.el6.x86_64.rpm", "wb") as f:
-            f.truncate(per_file)
+            left, at = per_file, (i * 4099) % (1 << 20)
+            while left:
+                n = min(left, 1 << 20)
+                f.write(pattern[at:at + n])
+                left -= n
     tmp = out.with_suffix(".tmp")
     run("genisoimage", "-quiet", "-U", "-J", "-R", "-T", "-V", "CentOS_6.5_Final",
         "-b", "isolinux/isolinux.bin", "-c", "isolinux/boot.cat", "-no-emul-boot", "-boot-load-size", "4",
@@ -75,15 +81,14 @@ def build_base(size_mib: int, files: int) -> Path:
 
 
 def timed(argv: list[str]) -> tuple[float, int]:
-    """(seconds, peak RSS in KiB of the process and its waited-for children)."""
+    """(seconds, peak RSS in KiB) of one command, RSS from GNU time (largest of it and its children)."""
     start = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
+    proc = subprocess.run(["/usr/bin/time", "-f", "RSS %M", *argv], stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, text=True)
     seconds = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
-        raise SystemExit(f"failed: {' '.join(argv)}: {proc.stderr.read().decode()[-500:]}")
-    return seconds, usage.ru_maxrss
+        raise SystemExit(f"failed: {' '.join(argv)}: {proc.stderr[-500:]}")
+    return seconds, int(proc.stderr.strip().splitlines()[-1].split()[-1])
 
 
 def bench(base: Path, runs: int) -> dict[str, tuple[float, float]]:
@@ -98,9 +103,7 @@ def bench(base: Path, runs: int) -> dict[str, tuple[float, float]]:
         "xorriso replay": ["xorriso", "-indev", str(base), "-outdev", str(out), "-boot_image", "any",
                            "replay", "-map", str(ks), "/ks.cfg"],
     }
-    with open(base, "rb") as f:        # warm the page cache once
-        while f.read(64 << 20):
-            pass
+    subprocess.run(["cat", str(base)], stdout=subprocess.DEVNULL, check=True)   # warm the page cache
     results = {}
     for name, argv in commands.items():
         times, rss = [], []

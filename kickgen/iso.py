@@ -13,6 +13,7 @@ pycdlib still decides the layout and writes every record itself.
 
 from __future__ import annotations
 
+import calendar
 import io
 import os
 import time
@@ -240,7 +241,6 @@ class IsoImage:
         """The PVD's volume creation date in seconds since the epoch (0 when unset)."""
         d = self._iso.pvd.volume_creation_date
         try:
-            import calendar
             t = (d.year, d.month, d.dayofmonth, d.hour, d.minute, d.second)
             return calendar.timegm(t) - d.gmtoffset * 15 * 60
         except (AttributeError, ValueError, OverflowError):
@@ -429,10 +429,11 @@ class IsoImage:
     # --- output --------------------------------------------------------------------------------
 
     def write(self, fd: int, progress: Callable[[int, int], None] | None = None,
-              *, kernel_copy: bool = True) -> int:
+              *, epoch: int, kernel_copy: bool = True) -> int:
         """Master the image into the open file `fd`; returns the ISO volume size in bytes.
 
         The ISO's own hybrid records are left to kickgen.hybrid (pycdlib's are dropped here).
+        The volume modification date, which pycdlib sets to "now", is set to `epoch`.
         """
         with _pycdlib_errors("write the image"):
             if self._iso.isohybrid_mbr is not None:
@@ -446,7 +447,19 @@ class IsoImage:
                                     f"kernel-side copy does not support: {exc}") from exc
             finally:
                 self._reader.deferred = False
+        _set_modification_dates(fd, epoch)
         return self.volume_bytes
+
+
+def _set_modification_dates(fd: int, epoch: int) -> None:
+    """Volume modification date of every primary/supplementary descriptor := `epoch` (UTC)."""
+    stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime(epoch)).encode() + b"00\x00"
+    for number in range(16, 16 + 64):
+        head = os.pread(fd, 6, number * SECTOR)
+        if len(head) < 6 or head[1:6] != b"CD001" or head[0] == 255:
+            break
+        if head[0] in (1, 2):
+            os.pwrite(fd, stamp, number * SECTOR + 830)
 
 
 def _split_version(name: str) -> tuple[str, str]:

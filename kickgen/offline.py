@@ -9,7 +9,9 @@ Entry points (stage order):
 3. `read_iso_repodata(base_iso)` reads the base media's repodata (read-only).
 4. `check_closure(requests, repos)` resolves like repoclosure over base + embedded repos and
    lists each missing capability with the package that needs it.
-`check_offline(...)` runs 1-4 for the CLI and for `kickgen iso` in offline mode.
+`check_offline(...)` runs 1-4 for the CLI and for `kickgen iso` in offline mode, from a
+kickstart text or from a Profile; `embedded_repos_for(profile)` is step 1 for the remaster.
+`offline_repos(profile)` names the repos for the templates (no I/O: rendering never reads RPMs).
 """
 
 from __future__ import annotations
@@ -22,13 +24,22 @@ import shlex
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import ProfileError, ValidationError
 from .rpmheader import Capability, RpmPackage, compare_evr, read_rpm, satisfies
 from .yumrepo import CompsGroup, RepoMetadata, read_repodata, render_repodata
 
+if TYPE_CHECKING:
+    from .profile import Profile
+
 ISO_ROOT = "/kickgen"
 MEDIA_MOUNT = "/mnt/source"            # where the EL6 installer mounts the install media
+# In the new system: %post --nochroot copies ISO_ROOT here, and bind-mounts the install media
+# at MEDIA_BIND for the chroot %post scripts (released again by the last %post).
+INSTALLED_ROOT = "/mnt/kickgen"
+MEDIA_BIND = "/mnt/kickgen-media"
+REPO_ID_PREFIX = "kickgen-"
 REPO_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 BASE_REPO = "base"
 # yum prefers these for a name without an arch on an x86_64 system (multilib: i686 is extra).
@@ -81,7 +92,7 @@ class EmbeddedRepo:
     @property
     def baseurl(self) -> str:
         """The `repo --baseurl=` of the kickstart: the media as the installer mounts it."""
-        return f"file://{MEDIA_MOUNT}{self.iso_dir}"
+        return OfflineRepo(self.name).media_url
 
     @property
     def metadata(self) -> RepoMetadata:
@@ -136,6 +147,41 @@ class EmbeddedRepos:
                 os.replace(partial, target)
             out.append((target, item.iso_path))
         return tuple(out)
+
+
+@dataclass(frozen=True)
+class OfflineRepo:
+    """Where one embedded repo is seen: on the media during the install, in the new system."""
+
+    name: str
+
+    @property
+    def media_url(self) -> str:
+        return f"file://{MEDIA_MOUNT}{ISO_ROOT}/{self.name}"
+
+    @property
+    def installed_url(self) -> str:
+        return f"file://{INSTALLED_ROOT}/{self.name}"
+
+    @property
+    def repo_id(self) -> str:
+        return f"{REPO_ID_PREFIX}{self.name}"
+
+
+def offline_repos(profile: Profile) -> tuple[OfflineRepo, ...]:
+    """The embedded repos the kickstart of an offline PROFILE uses, in name order (as on the
+    ISO). Empty for an online profile. Reads no file: the folders need not exist to render."""
+    if not profile.media.offline:
+        return ()
+    return tuple(OfflineRepo(name) for name in sorted(profile.media.embed))
+
+
+def embedded_repos_for(profile: Profile) -> EmbeddedRepos | None:
+    """The profile's `media.embed`, read and planned for the ISO; None when it embeds nothing.
+    Raises ProfileError naming a missing folder or file, MediaError naming an unreadable RPM."""
+    if not profile.media.embed:
+        return None
+    return collect_embedded(profile.media.embed)
 
 
 def collect_embedded(embed: Mapping[str, Sequence[Path]]) -> EmbeddedRepos:
@@ -664,9 +710,27 @@ class OfflineCheck:
     repos: tuple[tuple[str, int], ...] = field(default=())   # (repo, package count)
 
 
-def check_offline(kickstart_text: str, base_iso: Path,
-                  embed: Mapping[str, Sequence[Path]]) -> OfflineCheck:
-    """Collect EMBED, read BASE_ISO's repodata and check that the kickstart's requests close."""
+def check_offline(kickstart: str | Profile, base_iso: Path,
+                  embed: Mapping[str, Sequence[Path]] | None = None) -> OfflineCheck:
+    """Collect EMBED, read BASE_ISO's repodata and check that the kickstart's requests close.
+
+    KICKSTART is the kickstart text, or a Profile: then its kickstart is rendered and its
+    `media.embed` is used, with EMBED's paths added to the repos of the same name.
+    """
+    if isinstance(kickstart, str):
+        kickstart_text = kickstart
+        embed = dict(embed or {})
+    else:
+        from .render import render_kickstart
+
+        kickstart_text = render_kickstart(kickstart).text
+        merged: dict[str, list[Path]] = {k: list(v) for k, v in kickstart.media.embed.items()}
+        for repo, paths in (embed or {}).items():
+            merged.setdefault(repo, []).extend(paths)
+        embed = merged
+    if not embed:
+        raise ProfileError("media.embed: nothing is embedded, so there is nothing to check",
+                           hint="list RPM folders in media.embed (or give --embed REPO=PATH)")
     if BASE_REPO in embed:
         raise ProfileError(f"media.embed.{BASE_REPO}: '{BASE_REPO}' names the install media's "
                            "own repository; choose another name")

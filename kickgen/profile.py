@@ -16,7 +16,7 @@ import os
 import re
 import types
 import typing
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -250,12 +250,54 @@ class MediaFile:
     dest: str = key(doc="absolute path on the ISO", kind="abspath", example="/extra/site.rpm")
 
 
+class FrozenMapping(Mapping):
+    """A read-only, hashable mapping, so that frozen dataclasses can hold one."""
+
+    __slots__ = ("_items",)
+
+    def __init__(self, items: Mapping | Sequence[tuple[Any, Any]] = ()) -> None:
+        object.__setattr__(self, "_items", dict(items))
+
+    def __getitem__(self, name: Any) -> Any:
+        return self._items[name]
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __hash__(self) -> int:
+        return hash(tuple(self._items.items()))
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("FrozenMapping is read-only")
+
+    def __repr__(self) -> str:
+        return f"FrozenMapping({self._items!r})"
+
+
+# An embedded repo's name becomes a folder on the ISO (/kickgen/NAME), a kickstart
+# `repo --name=` and the yum repo id kickgen-NAME. `base` is the media's own repository
+# (check-offline's name for it) and `media` would clash with kickgen-media (the install
+# media during %post); `repodata` would clash with yum's metadata folder.
+EMBED_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+EMBED_RESERVED = ("base", "media", "repodata")
+
+
 @dataclass(frozen=True)
 class Media:
     volume_id: str | None = key(None, "volume ID of the remastered ISO; null = keep the base "
                                 "image's", kind="volid", example="CentOS_6.5_Final")
     add: tuple[MediaFile, ...] = key((), "extra files put on the ISO",
                                      example="[{src: files/a.rpm, dest: /extra/a.rpm}]")
+    embed: Mapping[str, tuple[Path, ...]] = key(
+        FrozenMapping(), "RPMs carried on the ISO: repo name -> folder or .rpm file (or a list "
+        "of them), relative to the profile file (`--set`: to the current folder); they need not "
+        "exist to render, only to build or check (see Offline media)", kind="relpath",
+        example="{aufs-kernel: rpms/hop5, epel: [rpms/epel6]}")
+    offline: bool = key(False, "install with no network: the kickstart uses only the install "
+                        "media and the `media.embed` repos (network repos are dropped)")
 
 
 @dataclass(frozen=True)
@@ -618,6 +660,8 @@ class _Converter:
             return None
         if dataclasses.is_dataclass(tp):
             return self.dataclass(node, tp, path)
+        if origin is Mapping:
+            return self.mapping(node, args[1], path, meta)
         if origin is tuple:
             if not isinstance(node.value, list):
                 self.problems.add(node.mark, path, f"expected a list, got {_kind_of(node.value)}")
@@ -654,6 +698,36 @@ class _Converter:
                 return (node.mark.base_dir / node.value).resolve()
             return node.value
         raise TypeError(f"unsupported schema type {tp!r} at {path}")
+
+    def mapping(self, node: Node, value_tp: Any, path: str, meta: dict[str, Any]) -> FrozenMapping:
+        """`media.embed`: names -> a list of paths (a single path counts as a list of one)."""
+        if not isinstance(node.value, dict):
+            self.problems.add(node.mark, path, f"expected a mapping of repo names, got "
+                              f"{_kind_of(node.value)}")
+            return FrozenMapping()
+        out: dict[str, Any] = {}
+        for name, (kmark, sub) in node.value.items():
+            where = _join(path, name)
+            if not EMBED_NAME.fullmatch(name):
+                self.problems.add(kmark, where, "a repo name is letters, digits and _ . - "
+                                  "(it becomes a folder on the ISO and a yum repo id)")
+                continue
+            if name in EMBED_RESERVED:
+                self.problems.add(kmark, where, f"{name!r} is reserved ("
+                                  + ("the install media's own repository" if name == "base"
+                                     else "used by kickgen") + "); choose another repo name")
+                continue
+            if isinstance(sub.value, str):
+                sub = Node([sub], sub.mark)
+            if not isinstance(sub.value, list):
+                self.problems.add(sub.mark, where, "expected a folder or .rpm file (or a list of "
+                                  f"them), got {_kind_of(sub.value)}")
+                continue
+            if not sub.value:
+                self.problems.add(sub.mark, where, "list at least one folder or .rpm file")
+                continue
+            out[name] = self.convert(sub, value_tp, where, meta)
+        return FrozenMapping(out)
 
     def check_kind(self, node: Node, path: str, meta: dict[str, Any]) -> None:
         kind = meta.get("kind") or "text"
@@ -736,6 +810,8 @@ def _placeholder(tp: Any) -> Any:
         return tp(**values)
     if typing.get_origin(tp) is tuple:
         return ()
+    if typing.get_origin(tp) is Mapping:
+        return FrozenMapping()
     return {bool: False, int: 0, str: "", Path: Path(".")}.get(tp)
 
 
@@ -766,6 +842,20 @@ def _check_profile(root: Node, profile: Profile, problems: _Problems) -> None:
     if profile.docker.enabled and not profile.epel.enabled:
         problems.add(mark_of("docker", "enabled"), "docker.enabled",
                      "docker-io comes from EPEL: set epel.enabled: true")
+    media = profile.media
+    if media.offline:
+        needs = [k for k in ("aufs_kernel", "epel", "docker") if getattr(profile, k).enabled]
+        if needs and not media.embed:
+            problems.add(mark_of("media", "offline"), "media.offline",
+                         f"{', '.join(k + '.enabled' for k in needs)} need packages that are not "
+                         "on the CentOS media: list them in media.embed")
+        if profile.install.source != "cdrom":
+            problems.add(mark_of("install", "source"), "install.source",
+                         "media.offline is true: the install source must be cdrom")
+        if profile.install.updates_repo:
+            problems.add(mark_of("install", "updates_repo"), "install.updates_repo",
+                         "media.offline is true: a network updates repo cannot be used "
+                         "(embed the updates instead)")
     if not profile.storage.autopart:
         problems.add(mark_of("storage", "autopart"), "storage.autopart",
                      "only autopart is supported (explicit partitions are not)")
@@ -784,7 +874,8 @@ def _check_profile(root: Node, profile: Profile, problems: _Problems) -> None:
         if dupes:
             problems.add(mark_of("scripts", group), f"scripts.{group}",
                          f"script names must be unique: {', '.join(dupes)}")
-    reserved = {"copy-ks", "repos", "aufs-kernel", "epel", "docker", "report"}
+    reserved = {"copy-ks", "media", "media-release", "repos", "aufs-kernel", "epel", "docker",
+                "report"}
     for s in profile.scripts.post:
         if s.name in reserved:
             problems.add(mark_of("scripts", "post"), "scripts.post",
@@ -841,6 +932,8 @@ def profile_to_data(obj: Any) -> Any:
         return data
     if isinstance(obj, tuple):
         return [profile_to_data(x) for x in obj]
+    if isinstance(obj, Mapping):
+        return {k: profile_to_data(v) for k, v in obj.items()}
     if isinstance(obj, Path):
         return str(obj)
     return obj

@@ -19,7 +19,7 @@ import signal
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -172,9 +172,10 @@ def _find_layout(image: IsoImage) -> _Layout:
     return _Layout(isolinux_cfg, efi_conf, efi_image, "EFI/BOOT/BOOTX64.conf" if efi_image else None)
 
 
-def _changed(config: str, text: str, kind: str, req: RemasterRequest) -> list[ChangedEntry]:
-    entries = bootcfg.isolinux_entries(text) if kind == "isolinux" else bootcfg.grub_legacy_entries(text)
-    return [ChangedEntry(config, e.name, e.ks or "", e.default) for e in entries if e.ks]
+def _changed(config: str, text: str) -> list[ChangedEntry]:
+    """The entries of an edited config that carry a ks= argument (for the manifest)."""
+    parse = bootcfg.isolinux_entries if config.endswith("isolinux.cfg") else bootcfg.grub_legacy_entries
+    return [ChangedEntry(config, e.name, e.ks or "", e.default) for e in parse(text) if e.ks]
 
 
 def remaster(req: RemasterRequest, progress: Progress | None = None) -> RemasterResult:
@@ -183,94 +184,127 @@ def remaster(req: RemasterRequest, progress: Progress | None = None) -> Remaster
     step = progress or (lambda stage, done, total: None)
     _check_request(req)
     base_hash: dict[str, str] = {}
-    hasher = threading.Thread(target=_sha256, args=(req.base, base_hash), daemon=True)
     with IsoImage(req.base) as image:
         layout = _find_layout(image)
-        # Where things are in the base, taken before any edit (pycdlib re-lays out on reads).
-        old_data_end = image.data_end()
-        before = {id(h): lba for h, lba, _ in image.boot_image_lbas()}
-        sizes = {id(h): size for h, _, size in image.boot_image_lbas()}
-        base_volume_id = image.volume_id
-        volume_id = req.volume_id or base_volume_id
-        if req.volume_id:
-            check_volume_id(req.volume_id, "volume ID")
-        else:
-            check_volume_id(base_volume_id, f"{req.base.name}: volume ID")
+        base = _BaseFacts.of(image, req.base)
+        volume_id = _volume_id(req, base.volume_id)
         _check_space(req)
-        hasher.start()
-        epoch = source_epoch(image)
-        supported = implant.read_implanted(req.base).supported
+        hasher = threading.Thread(target=_sha256, args=(req.base, base_hash), daemon=True)
+        hasher.start()                       # the base's sha256, on the other core meanwhile
+        epoch = base.epoch
         edit = bootcfg.BootEdit(label=req.boot_label, args=req.boot_args, volume_id=volume_id,
                                 timeout_s=req.boot_timeout, default=req.boot_default)
-        configs: dict[str, str] = {}
-        changed: list[ChangedEntry] = []
-
-        text = image.read(layout.isolinux_cfg).decode("utf-8", "surrogateescape")
-        configs[layout.isolinux_cfg.lstrip("/")] = bootcfg.edit_isolinux(text, edit, source=layout.isolinux_cfg.lstrip("/"))
-        if layout.efi_conf:
-            text = image.read(layout.efi_conf).decode("utf-8", "surrogateescape")
-            configs[layout.efi_conf.lstrip("/")] = bootcfg.edit_grub_legacy(text, edit, source=layout.efi_conf.lstrip("/"))
-        for path, new in configs.items():
-            image.replace("/" + path, new.encode("utf-8", "surrogateescape"))
-            changed += _changed(path, new, "isolinux" if path.endswith("isolinux.cfg") else "grub", req)
-
-        # Unnamed temp files (O_TMPFILE): even a killed run leaves nothing behind.
-        with tempfile.TemporaryFile(dir=req.output.parent) as work:
-            if layout.efi_image and layout.efi_image_conf:
-                work.write(image.read(layout.efi_image))
-                work.flush()
-                fat = _fd_path(work.fileno())
-                inner = f"{layout.efi_image.lstrip('/')}:{layout.efi_image_conf}"
-                if not fatimage.has_file(fat, layout.efi_image_conf):
-                    raise MediaError(f"{req.base}: unexpected layout: {layout.efi_image.lstrip('/')} "
-                                     f"holds no {layout.efi_image_conf}")
-                text = fatimage.read_file(fat, layout.efi_image_conf).decode("utf-8", "surrogateescape")
-                configs[inner] = bootcfg.edit_grub_legacy(text, edit, source=inner)
-                fatimage.replace_file(fat, layout.efi_image_conf,
-                                      configs[inner].encode("utf-8", "surrogateescape"), epoch=epoch)
-                work.seek(0)
-                image.replace(layout.efi_image, work.read())
-                changed += _changed(inner, configs[inner], "grub", req)
-
-            for dest, data in [(KS_ISO_PATH, req.kickstart),
-                               *[(e.dest, e.src.read_bytes()) for e in req.extra_files]]:
-                if image.exists(dest):
-                    image.replace(dest, data)
-                else:
-                    image.add(dest, data, epoch=epoch)
-            if volume_id != base_volume_id:
-                image.set_volume_id(volume_id)
-
-            result = _write(req, image, old_data_end, before, sizes, progress=step)
-        md5, hybrid_kind, el_torito = result
-    step("sha256", 0, 1)
-    sha = _sha256(req.output)
+        configs = _edit_menus(image, layout, edit)
+        configs.update(_edit_efi_image(image, layout, edit, req, epoch))
+        _add_files(image, req, epoch)
+        if volume_id != base.volume_id:
+            image.set_volume_id(volume_id)
+        written = _write(req, image, base, step)
     hasher.join()
-    manifest_path = req.output.with_name(req.output.name + ".json")
-    out = RemasterResult(
-        output=req.output, manifest=manifest_path, size=req.output.stat().st_size,
-        seconds=0.0, sha256=sha, volume_id=volume_id, base=req.base,
-        base_sha256=base_hash.get("sha256") or _sha256(req.base), base_volume_id=base_volume_id,
+    changed = [entry for config, text in configs.items() for entry in _changed(config, text)]
+    result = RemasterResult(
+        output=req.output, manifest=req.output.with_name(req.output.name + ".json"),
+        size=req.output.stat().st_size, seconds=round(time.monotonic() - started, 3),
+        sha256=written.sha256, volume_id=volume_id, base=req.base,
+        base_sha256=base_hash.get("sha256") or _sha256(req.base), base_volume_id=base.volume_id,
         profile_name=req.profile_name, ks_sha256=hashlib.sha256(req.kickstart).hexdigest(),
-        md5=md5, hybrid=hybrid_kind, changed_entries=tuple(changed), el_torito=tuple(el_torito),
-        configs=configs)
-    _write_manifest(out)
-    seconds = time.monotonic() - started
-    return RemasterResult(**{**out.__dict__, "seconds": round(seconds, 3)})
+        md5=written.md5, hybrid=written.hybrid, changed_entries=tuple(changed),
+        el_torito=tuple(written.el_torito), configs=configs)
+    _write_manifest(result)
+    return result
 
 
-def _write(req: RemasterRequest, image: IsoImage, old_data_end: int, before: dict[int, int],
-           sizes: dict[int, int],
-           progress: Progress) -> tuple[str, str, list[ElToritoEntry]]:
-    """pycdlib output -> hybrid records -> MD5, in a temp file renamed to OUT at the end."""
+@dataclass(frozen=True)
+class _BaseFacts:
+    """Where things are in the base, taken before any edit (pycdlib re-lays out on reads)."""
+
+    volume_id: str
+    data_end: int
+    boot_images: dict[int, tuple[int, int]]  # id(El Torito entry) -> (LBA, size)
+    md5_supported: bool
+    epoch: int                               # timestamps of new records and dates
+
+    @classmethod
+    def of(cls, image: IsoImage, path: Path) -> _BaseFacts:
+        return cls(volume_id=image.volume_id, data_end=image.data_end(),
+                   boot_images={id(h): (lba, size) for h, lba, size in image.boot_image_lbas()},
+                   md5_supported=implant.read_implanted(path).supported, epoch=source_epoch(image))
+
+
+@dataclass(frozen=True)
+class _Written:
+    md5: str
+    sha256: str
+    hybrid: str
+    el_torito: list[ElToritoEntry]
+
+
+def _volume_id(req: RemasterRequest, base_volume_id: str) -> str:
+    if req.volume_id:
+        check_volume_id(req.volume_id, "volume ID")
+        return req.volume_id
+    check_volume_id(base_volume_id, f"{req.base.name}: volume ID")
+    return base_volume_id
+
+
+def _edit_menus(image: IsoImage, layout: _Layout, edit: bootcfg.BootEdit) -> dict[str, str]:
+    """isolinux.cfg and the ISO's BOOTX64.conf, edited and put back; returns path -> new text."""
+    configs: dict[str, str] = {}
+    for path, editor in ((layout.isolinux_cfg, bootcfg.edit_isolinux),
+                         (layout.efi_conf, bootcfg.edit_grub_legacy)):
+        if path is None:
+            continue
+        text = image.read(path).decode("utf-8", "surrogateescape")
+        configs[path.lstrip("/")] = editor(text, edit, source=path.lstrip("/"))
+        image.replace(path, configs[path.lstrip("/")].encode("utf-8", "surrogateescape"))
+    return configs
+
+
+def _edit_efi_image(image: IsoImage, layout: _Layout, edit: bootcfg.BootEdit, req: RemasterRequest,
+                    epoch: int) -> dict[str, str]:
+    """BOOTX64.conf inside images/efiboot.img (the copy UEFI firmware boots with)."""
+    if not (layout.efi_image and layout.efi_image_conf):
+        return {}
+    inner = f"{layout.efi_image.lstrip('/')}:{layout.efi_image_conf}"
+    # An unnamed temp file (O_TMPFILE): even a killed run leaves nothing behind.
+    with tempfile.TemporaryFile(dir=req.output.parent) as work:
+        work.write(image.read(layout.efi_image))
+        work.flush()
+        fat = _fd_path(work.fileno())
+        if not fatimage.has_file(fat, layout.efi_image_conf):
+            raise MediaError(f"{req.base}: unexpected layout: {layout.efi_image.lstrip('/')} "
+                             f"holds no {layout.efi_image_conf}")
+        text = fatimage.read_file(fat, layout.efi_image_conf).decode("utf-8", "surrogateescape")
+        new = bootcfg.edit_grub_legacy(text, edit, source=inner)
+        fatimage.replace_file(fat, layout.efi_image_conf, new.encode("utf-8", "surrogateescape"),
+                              epoch=epoch)
+        work.seek(0)
+        image.replace(layout.efi_image, work.read())
+    return {inner: new}
+
+
+def _add_files(image: IsoImage, req: RemasterRequest, epoch: int) -> None:
+    """/ks.cfg and the extra files: replaced where the path exists, else added."""
+    for dest, data in [(KS_ISO_PATH, req.kickstart),
+                       *[(e.dest, e.src.read_bytes()) for e in req.extra_files]]:
+        if image.exists(dest):
+            image.replace(dest, data)
+        else:
+            image.add(dest, data, epoch=epoch)
+
+
+def _write(req: RemasterRequest, image: IsoImage, base: _BaseFacts, progress: Progress) -> _Written:
+    """pycdlib output -> hybrid records -> MD5 -> sha256, in an unnamed file renamed to OUT."""
     fd, named = _open_unnamed(req.output)
     old_handlers = _trap_signals()
     published = None
     try:
         try:
-            volume_bytes = image.write(fd, lambda done, total: progress("write", done, total))
-            moves = [hybrid.Move(before[id(h)], lba, sizes[id(h)]) for h, lba, _ in image.boot_image_lbas()]
-            plan = hybrid.plan_system_area(req.base, old_data_end, image_base_volume(req.base),
+            volume_bytes = image.write(fd, lambda done, total: progress("write", done, total),
+                                       epoch=base.epoch)
+            moves = [hybrid.Move(base.boot_images[id(h)][0], lba, base.boot_images[id(h)][1])
+                     for h, lba, _ in image.boot_image_lbas()]
+            plan = hybrid.plan_system_area(req.base, base.data_end, image_base_volume(req.base),
                                            image.data_end(), volume_bytes, moves)
             os.ftruncate(fd, volume_bytes)      # drop anything beyond the volume, then
             os.ftruncate(fd, plan.total_size)   # grow with zeros to the hybrid size
@@ -279,8 +313,11 @@ def _write(req: RemasterRequest, image: IsoImage, old_data_end: int, before: dic
             for offset, data in plan.writes:
                 os.pwrite(fd, data, offset)
             progress("md5", 0, 1)
-            md5 = implant.implant(named or _fd_path(fd), supported=implant.read_implanted(req.base).supported)
+            md5 = implant.implant(named or _fd_path(fd), supported=base.md5_supported)
             progress("md5", 1, 1)
+            progress("sha256", 0, 1)
+            sha = _sha256(named or Path(f"/proc/self/fd/{fd}"))
+            progress("sha256", 1, 1)
             el_torito = image.eltorito()
             os.fchmod(fd, 0o644)
             if named is None:
@@ -297,7 +334,7 @@ def _write(req: RemasterRequest, image: IsoImage, old_data_end: int, before: dic
         finally:
             os.close(fd)
         os.replace(published, req.output)
-        return md5, plan.kind, el_torito
+        return _Written(md5, sha, plan.kind, el_torito)
     except BaseException:
         for leftover in (named, published):
             if leftover is not None:

@@ -19,6 +19,7 @@ from types import TracebackType
 import jinja2
 
 from . import TEMPLATES_DIR
+from . import offline
 from .errors import TemplateError
 from .password import root_password_hash
 from .profile import Profile
@@ -109,6 +110,11 @@ def _template_position(tb: TracebackType | None, templates_dir: Path) -> str:
     return where or "<template>"
 
 
+# Where the offline kickstart finds things (kickgen.offline is the one place that says so).
+_OFFLINE_PATHS = {"media": offline.MEDIA_MOUNT, "iso_root": offline.ISO_ROOT,
+                  "installed_root": offline.INSTALLED_ROOT, "media_bind": offline.MEDIA_BIND}
+
+
 def render_kickstart(profile: Profile, *, salt: str | None = None,
                      templates_dir: Path = TEMPLATES_DIR) -> Kickstart:
     """Render the profile's kickstart. `salt` fixes the password salt (reproducible output)."""
@@ -116,7 +122,8 @@ def render_kickstart(profile: Profile, *, salt: str | None = None,
     env = _environment(templates_dir)
     try:
         template = env.get_template(MAIN_TEMPLATE)
-        text = template.render(p=profile, root_hash=root_hash)
+        text = template.render(p=profile, root_hash=root_hash,
+                               offline_repos=offline.offline_repos(profile), paths=_OFFLINE_PATHS)
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateError(f"{exc.name or exc.filename}:{exc.lineno}: template syntax error: "
                             f"{exc.message}") from None

@@ -52,7 +52,7 @@ SYSROOT_DIR = STANDIN_DIR / "sysroot"       # -> /standin/sysroot in the initrd
 PACKAGES_DIR = STANDIN_DIR / "packages"     # -> /standin/packages in the initrd
 BINARIES_LIST = STANDIN_DIR / "initrd-binaries.txt"
 CACHE_DIR = BUILD_DIR / "standin"
-CACHE_KEEP_SECONDS = 24 * 3600
+CACHE_KEEP_SECONDS = 2 * 3600  # longer than any test session
 
 BUSYBOX = Path("/bin/busybox")
 ISOLINUX_BIN = Path("/usr/lib/ISOLINUX/isolinux.bin")
@@ -95,6 +95,7 @@ SPLASH_XPM = b'/* XPM */\nstatic char *splash[] = {\n"1 1 1 1",\n"  c #000000",\
 class KernelModule:
     name: str           # as in modules.dep, '-' normalised to '_'
     relpath: str        # e.g. kernel/drivers/scsi/sr_mod.ko(.xz) under /lib/modules/<version>
+    depends: tuple[str, ...] = ()   # relpaths, as modules.dep lists them
 
 
 @dataclass(frozen=True)
@@ -196,7 +197,7 @@ def _resolve_modules(kernel_version: str, wanted_list: Path) -> tuple[KernelModu
                                          f"for kernel {kernel_version}",
                                          hint="it may be built in, or renamed: check modules.builtin")
             add(name)
-    return tuple(KernelModule(n, paths[n]) for n in ordered)
+    return tuple(KernelModule(n, paths[n], tuple(paths[d] for d in deps[n])) for n in ordered)
 
 
 def _module_name(relpath: str) -> str:
@@ -277,8 +278,8 @@ def build_standin(variant: str = "dvd", out: Path | None = None, *, cache: bool 
 
 
 def _prune_cache(keep: Path) -> None:
-    """Drop cached images of the same variant older than a day: a path handed out earlier in a
-    test session (or to a parallel run) must stay valid while its inputs change under it."""
+    """Drop cached images of the same variant older than CACHE_KEEP_SECONDS: a path handed out
+    earlier in a test session (or to a parallel run) must stay valid while its inputs change."""
     variant_glob = keep.name.rsplit("-", 1)[0] + "-*.iso"
     for old in keep.parent.glob(variant_glob):
         if old != keep and time.time() - old.stat().st_mtime > CACHE_KEEP_SECONDS:
@@ -330,20 +331,20 @@ def _build_initrd(inputs: StandinInputs, work: Path) -> Path:
             entries[applet] = CpioEntry(0o120777, b"/bin/busybox")
 
     modules_root = f"lib/modules/{inputs.kernel_version}"
-    load_order = []
+    load_order, dep_lines = [], []
     for module in inputs.modules:
         raw = (inputs.modules_dir / module.relpath).read_bytes()
-        relpath = module.relpath
-        if relpath.endswith(".xz"):
-            raw, relpath = lzma.decompress(raw), relpath.removesuffix(".xz")
-        elif not relpath.endswith(".ko"):
+        if module.relpath.endswith(".xz"):
+            raw = lzma.decompress(raw)
+        elif not module.relpath.endswith(".ko"):
             raise EnvironmentProblem(f"kernel module {module.relpath}: only .ko and .ko.xz are supported")
+        relpath = module.relpath.removesuffix(".xz")
         entries[f"{modules_root}/{relpath}"] = CpioEntry(0o100644, raw)
-        load_order.append(f"/{modules_root}/{relpath}")
-    entries["standin/modules.list"] = CpioEntry(0o100644, "".join(p + "\n" for p in load_order).encode())
+        load_order.append(f"/{modules_root}/{relpath}\n")
+        dep_lines.append(" ".join([f"{relpath}:", *(d.removesuffix(".xz") for d in module.depends)]) + "\n")
+    entries["standin/modules.list"] = CpioEntry(0o100644, "".join(load_order).encode())
     # A modules.dep for busybox modprobe, limited to what is on board.
-    dep_lines = [f"{p.removeprefix(f'/{modules_root}/')}:" for p in load_order]
-    entries[f"{modules_root}/modules.dep"] = CpioEntry(0o100644, "\n".join(dep_lines).encode() + b"\n")
+    entries[f"{modules_root}/modules.dep"] = CpioEntry(0o100644, "".join(dep_lines).encode())
 
     for dest, src in inputs.host_files:
         entries[dest.lstrip("/")] = CpioEntry(0o100755 if os.access(src, os.X_OK) else 0o100644,
@@ -506,7 +507,7 @@ def _master_iso(inputs: StandinInputs, tree: Path, iso: Path) -> None:
     _normalise(tree, inputs.epoch)
     stamp = datetime.fromtimestamp(inputs.epoch, timezone.utc).strftime("%Y%m%d%H%M%S00")
     cmd = ["xorriso", "-as", "mkisofs", "-o", str(iso),
-           "-V", VOLUME_ID, "-U", "-R", "-J", "-uid", "0", "-gid", "0",
+           "-V", VOLUME_ID, "-sysid", "LINUX", "-U", "-R", "-J", "-uid", "0", "-gid", "0",
            "--modification-date=" + stamp, "--set_all_file_dates", stamp,
            "-b", "isolinux/isolinux.bin", "-c", "isolinux/boot.cat",
            "-no-emul-boot", "-boot-load-size", "4", "-boot-info-table",

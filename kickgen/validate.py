@@ -6,6 +6,7 @@ problem (one line each, `source:LINE: message`); `check_kickstart` returns that 
 
 from __future__ import annotations
 
+import fnmatch
 import re
 import shlex
 import shutil
@@ -23,9 +24,16 @@ SCRIPT_SECTIONS = ("%pre", "%post", "%traceback", "%pre-install", "%onerror")
 FINISHING = ("reboot", "poweroff", "halt", "shutdown")
 SHELLS = {"sh": "sh", "bash": "bash", "ash": "sh", "dash": "dash", "ksh": "ksh"}
 
-# What needs the network during an install: remote sources and repos, and downloads in scripts.
+# What needs the network during an install: remote sources and repos, and downloads in
+# scripts. A `file://` source or repo does not, nor a yum run that disables every repo but
+# ones the kickstart itself defines with `file://` baseurls (offline media).
 _NETWORK_COMMAND = re.compile(r"^(url|repo|nfs|liveimg)\b")
-_NETWORK_IN_SCRIPT = re.compile(r"\b(yum|wget|curl)\b|(https?|ftp)://")
+_DOWNLOAD_URL = re.compile(r"(https?|ftp)://")
+_DOWNLOADERS = {"wget", "curl"}
+# A yum repo section header in a %post (`[id]` as a word of its own), and its URLs.
+_REPO_SECTION = re.compile(r"(?:^|(?<=[\s'\"]))\[([A-Za-z0-9_.:-]+)\](?=$|[\s'\"])", re.M)
+_REPO_URL = re.compile(r"\b(baseurl|mirrorlist)=([^\s'\"]+)")
+_LOCAL_URL = ("file:",)
 _INST_ARG = re.compile(r"(?:^|[\s\"'=,])(inst\.[A-Za-z_][\w.-]*)")
 _CRYPT = re.compile(r"\$6\$(rounds=[0-9]+\$)?[./A-Za-z0-9]{1,16}\$[./A-Za-z0-9]{86}")
 
@@ -163,14 +171,15 @@ def _el6_rules(commands: list[Command], sections: list[Section], text: str) -> l
 
     # The network must be up during the install when something downloads.
     activated = any(c.words and c.words[0] == "network" and "--activate" in c.words for c in commands)
+    local_repos = _local_repo_ids(commands, sections)
     needs: list[tuple[int, str]] = []
     for cmd in commands:
-        if cmd.words and _NETWORK_COMMAND.match(cmd.words[0]):
+        if cmd.words and _NETWORK_COMMAND.match(cmd.words[0]) and not _is_local_source(cmd):
             needs.append((cmd.line, f"'{cmd.words[0]}'"))
     for sec in sections:
         if sec.name in ("%pre", "%post"):
             for offset, line in enumerate(sec.body.splitlines(), 1):
-                if not line.lstrip().startswith("#") and _NETWORK_IN_SCRIPT.search(line):
+                if not line.lstrip().startswith("#") and _line_needs_network(line, local_repos):
                     needs.append((sec.header_line + offset, f"{sec.name} (line {sec.header_line})"))
                     break
     if needs and not activated:
@@ -195,6 +204,71 @@ def _el6_rules(commands: list[Command], sections: list[Section], text: str) -> l
             problems.append((cmd.line, "EL6 rule: rootpw --iscrypted needs a SHA-512 crypt "
                                        "hash ($6$...)"))
     return problems
+
+
+def _is_local_source(cmd: Command) -> bool:
+    """`url --url=file://...` or `repo --baseurl=file://...` (no mirrorlist): no network."""
+    if cmd.words[0] == "url":
+        urls = [_option(cmd.words, "--url")]
+    elif cmd.words[0] == "repo":
+        if _option(cmd.words, "--mirrorlist") is not None:
+            return False
+        urls = [_option(cmd.words, "--baseurl")]
+    else:
+        return False
+    return all(url is not None and url.startswith(_LOCAL_URL) for url in urls)
+
+
+def _local_repo_ids(commands: list[Command], sections: list[Section]) -> dict[str, bool]:
+    """Repo id -> only local (file://) URLs, for the repos the kickstart defines: `repo`
+    commands, and `[id]` sections with `baseurl=`/`mirrorlist=` written by %pre/%post."""
+    repos: dict[str, bool] = {}
+    for cmd in commands:
+        if cmd.words and cmd.words[0] == "repo" and _option(cmd.words, "--name"):
+            repos[_option(cmd.words, "--name") or ""] = _is_local_source(cmd)
+    for sec in sections:
+        if sec.name not in ("%pre", "%post"):
+            continue
+        headers = list(_REPO_SECTION.finditer(sec.body))
+        for index, header in enumerate(headers):
+            end = headers[index + 1].start() if index + 1 < len(headers) else len(sec.body)
+            urls = _REPO_URL.findall(sec.body, header.end(), end)
+            if urls:
+                local = all(kind == "baseurl" and url.startswith(_LOCAL_URL) for kind, url in urls)
+                repos[header.group(1)] = repos.get(header.group(1), True) and local
+    return repos
+
+
+def _line_needs_network(line: str, local_repos: dict[str, bool]) -> bool:
+    if _DOWNLOAD_URL.search(line):
+        return True
+    words = _words(line)
+    for index, word in enumerate(words):
+        command = word.rsplit("/", 1)[-1]
+        if command in _DOWNLOADERS:
+            return True
+        if command == "yum" and not _yum_is_local(words[index + 1:], local_repos):
+            return True
+    return False
+
+
+def _yum_is_local(args: tuple[str, ...], local_repos: dict[str, bool]) -> bool:
+    """yum --disablerepo='*' with only --enablerepo= patterns that match local repos."""
+    disabled: list[str] = []
+    enabled: list[str] = []
+    for index, arg in enumerate(args):
+        for option, into in (("--disablerepo", disabled), ("--enablerepo", enabled)):
+            if arg.startswith(option + "="):
+                into += arg.split("=", 1)[1].split(",")
+            elif arg == option and index + 1 < len(args):
+                into += args[index + 1].split(",")
+    if "*" not in disabled:
+        return False
+    for pattern in enabled:
+        matched = [repo for repo in local_repos if fnmatch.fnmatchcase(repo, pattern)]
+        if not matched or not all(local_repos[repo] for repo in matched):
+            return False
+    return True
 
 
 # --- shellcheck ----------------------------------------------------------------------------------

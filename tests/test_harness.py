@@ -41,6 +41,8 @@ GOOD_REPORT = {"profile": "standin-docker", "ks_sha256": "ab" * 32, "kernel_rele
     ("Traceback (most recent call last):", "installer-crash"),
     ("[   12.000000] Kernel panic - not syncing: VFS: Unable to mount root fs on unknown-block(0,0)",
      "kernel-panic"),
+    ("No bootable device.", "no-boot-device"),
+    ("BdsDxe: No bootable option or device was found.", "no-boot-device"),
 ])
 def test_known_failure_lines_are_recognised(line, kind):
     found = match_failure(line)

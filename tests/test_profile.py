@@ -17,7 +17,7 @@ from kickgen.profile import (
 )
 
 HASH = "$6$abcdefgh$" + "A" * 86
-SHIPPED = ["centos65-docker", "el6-base", "standin-docker"]
+SHIPPED = ["centos65-docker", "centos65-docker-offline", "el6-base", "standin-docker"]
 
 
 def write(folder: Path, name: str, text: str) -> Path:
@@ -350,6 +350,85 @@ def test_media_add_paths(tmp_path):
     p = load_profile(path)
     assert p.media.volume_id == "MY_DVD"
     assert p.media.add == (MediaFile(src=tmp_path / "files" / "a.rpm", dest="/extra/a.rpm"),)
+
+
+# --- media.embed / media.offline ------------------------------------------------------------
+
+def test_embed_paths_relative_to_the_file_that_set_them(tmp_path):
+    (tmp_path / "sub").mkdir()
+    write(tmp_path, "parent.yaml", base("media:\n  embed:\n    epel: rpms/epel6\n"))
+    child = write(tmp_path / "sub", "child.yaml",
+                  "extends: ../parent.yaml\nmedia:\n  embed:\n    aufs-kernel: [hop5, k.rpm]\n")
+    p = load_profile(child)
+    assert dict(p.media.embed) == {
+        "epel": (tmp_path / "rpms" / "epel6",),                 # a single path is a list of one
+        "aufs-kernel": (tmp_path / "sub" / "hop5", tmp_path / "sub" / "k.rpm"),
+    }
+    assert p.media.offline is False
+    assert not (tmp_path / "rpms").exists()                     # loading does not need them
+    assert hash(p) == hash(load_profile(child))                 # still a frozen, hashable value
+    with pytest.raises(TypeError):
+        p.media.embed["x"] = ()                                 # read-only
+
+
+def test_embed_set_paths_relative_to_the_current_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    p = load_profile("centos65-docker", ["media.embed={updates: [rpms/u, /abs/x.rpm]}"])
+    assert dict(p.media.embed) == {"updates": (tmp_path / "rpms" / "u", Path("/abs/x.rpm"))}
+
+
+def test_shipped_offline_profile():
+    p = load_profile("centos65-docker-offline")
+    rpms = PROFILES_DIR / "rpms"
+    assert p.media.offline is True and p.network.activate is False
+    assert dict(p.media.embed) == {"aufs-kernel": (rpms / "hop5",), "epel": (rpms / "epel6",),
+                                   "updates": (rpms / "updates",)}
+    assert p.aufs_kernel.enabled and p.docker.enabled and p.expect.storage_driver == "aufs"
+    data = profile_to_data(p)
+    assert data["media"]["embed"]["epel"] == [str(rpms / "epel6")]
+
+
+@pytest.mark.parametrize("embed,where,message", [
+    ("    base: rpms/base\n", "7:5", "media.embed.base: 'base' is reserved (the install media's "
+     "own repository); choose another repo name"),
+    ("    media: rpms/m\n", "7:5", "media.embed.media: 'media' is reserved (used by kickgen); "
+     "choose another repo name"),
+    ("    'my repo': rpms/x\n", "7:5", "media.embed.my repo: a repo name is letters, digits and "
+     "_ . - (it becomes a folder on the ISO and a yum repo id)"),
+    ("    -x: rpms/x\n", "7:5", "media.embed.-x: a repo name is letters"),
+    ("    epel: []\n", "7:11", "media.embed.epel: list at least one folder or .rpm file"),
+    ("    epel: 3\n", "7:11", "media.embed.epel: expected a folder or .rpm file (or a list of "
+     "them), got an integer"),
+    ("    epel: [rpms/a, {x: 1}]\n", "7:20", "media.embed.epel[1]: expected a string, got a mapping"),
+    ("    epel: 'a;b'\n", "7:11", "media.embed.epel[0]: expected a file path, got 'a;b'"),
+])
+def test_bad_embed_entries_name_file_line_and_key(tmp_path, embed, where, message):
+    path = write(tmp_path, "x.yaml", base("media:\n  offline: false\n  embed:\n" + embed))
+    msg = error_of(path)
+    assert msg.startswith(f"{path}:{where}: {message}"), msg
+
+
+def test_embed_must_be_a_mapping(tmp_path):
+    path = write(tmp_path, "x.yaml", base("media:\n  embed: [rpms/x]\n"))
+    assert error_of(path) == f"{path}:5:10: media.embed: expected a mapping of repo names, got a list"
+    assert error_of("el6-base", ["media.embed={base: x, ok: y}"]) == (
+        "--set media.embed: media.embed.base: 'base' is reserved (the install media's own "
+        "repository); choose another repo name")
+
+
+def test_offline_rules(tmp_path):
+    path = write(tmp_path, "x.yaml", "extends: centos65-docker\nmedia:\n  offline: true\n")
+    assert error_of(path) == (f"{path}:3:12: media.offline: aufs_kernel.enabled, epel.enabled, "
+                              "docker.enabled need packages that are not on the CentOS media: "
+                              "list them in media.embed")
+    lines = error_of("centos65-docker-offline", ["install.source=url", "install.updates_repo=true"])
+    assert lines.splitlines() == [
+        "--set install.source: media.offline is true: the install source must be cdrom",
+        "--set install.updates_repo: media.offline is true: a network updates repo cannot be used "
+        "(embed the updates instead)",
+    ]
+    # the base install needs nothing beyond the media: offline without embed is fine there
+    assert load_profile("el6-base", ["media.offline=true"]).media.embed == {}
 
 
 def test_volume_id_with_space_refused(tmp_path):

@@ -22,7 +22,7 @@ from kickgen.validate import _split, check_kickstart
 
 GOLDEN = Path(__file__).parent / "golden" / "kickstart"
 SALT = "kickgenGolden"
-SHIPPED = ["el6-base", "centos65-docker", "standin-docker"]
+SHIPPED = ["el6-base", "centos65-docker", "standin-docker", "centos65-docker-offline"]
 KSVALIDATOR = Path(sys.executable).parent / "ksvalidator"
 
 

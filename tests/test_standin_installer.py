@@ -251,6 +251,16 @@ def test_kernel_package_goes_on_top_and_old_kernel_stays_default(standin_root: P
     assert "\tLINUX /vmlinuz-3.10.5-3.el6.x86_64\n" in extlinux
 
 
+def test_packages_are_named_with_or_without_version(standin_root: Path) -> None:
+    # kickgen's kickstart asks for "kernel-ml-aufs-3.10.5-3.el6"; yum and rpm take NAME-VERSION[-RELEASE][.ARCH].
+    result = sh(standin_root, "yum -y -q install kernel-ml-aufs-3.10.5-3.el6 kernel-ml-aufs-devel-3.10.5 && "
+                              "rpm -q kernel-ml-aufs-3.10.5 kernel-ml-aufs-devel-3.10.5-3.el6.x86_64")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["kernel-ml-aufs-3.10.5-3.el6.x86_64", "kernel-ml-aufs-devel-3.10.5-3.el6.x86_64"]
+    wrong = sh(standin_root, "yum -y install kernel-ml-aufs-3.10.6")
+    assert wrong.returncode == 1 and "No package kernel-ml-aufs-3.10.6 available." in wrong.stdout
+
+
 def test_defaultkernel_makes_the_new_kernel_default(standin_root: Path) -> None:
     (standin_root / "etc/sysconfig/kernel").write_text("UPDATEDEFAULT=yes\nDEFAULTKERNEL=kernel-ml-aufs\n")
     result = sh(standin_root, "yum -y -q install kernel-ml-aufs && grubby --default-kernel")

@@ -81,6 +81,7 @@ def test_volume_id_and_extensions(any_variant):
     _, iso = any_variant
     info = run("isoinfo", "-d", "-i", iso).stdout
     assert "Volume id: CentOS_6.5_Final" in info
+    assert "System id: LINUX" in info  # as mkisofs writes on Linux
     assert "Joliet" in info and "Rock Ridge signatures" in info
 
 
@@ -200,6 +201,15 @@ def test_initrd_contents(standin_minimal, tmp_path):
 
 
 # --- building -----------------------------------------------------------------------------------
+
+def test_initrd_falls_back_to_a_builtin_init_without_the_installer(tmp_path, monkeypatch):
+    monkeypatch.setattr(standin, "INITRD_OVERLAY", tmp_path / "no-installer")
+    initrd = standin._build_initrd(collect_inputs("minimal"), tmp_path)
+    init = subprocess.run(f"zcat {initrd} | cpio -i --quiet --to-stdout init", shell=True,
+                          capture_output=True, text=True, check=True).stdout
+    assert init == (standin.RECIPE_DIR / "fallback-init").read_text()
+    assert "installer starting (ks=$ks)" in init
+
 
 def test_builds_are_reproducible(tmp_path):
     first = build_standin("dvd", tmp_path / "one.iso", cache=False)

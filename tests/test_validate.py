@@ -68,6 +68,63 @@ def test_no_network_needed_no_activate_needed():
     assert problems(text) == []
 
 
+OFFLINE_POST = """\
+printf '%s\\n' '[kickgen-epel]' 'name=x' 'baseurl=file:///mnt/kickgen/epel' 'enabled=1' \\
+    >/etc/yum.repos.d/kickgen-epel.repo
+cat >/etc/yum.repos.d/kickgen-dm.repo <<'REPO'
+[kickgen-dm]
+baseurl=file:///mnt/kickgen/dm
+REPO
+"""
+
+
+def _offline(post: str, *, repo: str = "") -> str:
+    text = GOOD.replace(" --activate", "").replace("yum -y install tmux", OFFLINE_POST + post)
+    return text.replace("reboot\n", repo + "reboot\n") if repo else text
+
+
+@pytest.mark.parametrize("post,repo", [
+    ("yum -y --disablerepo='*' --enablerepo='kickgen-*' install docker-io", ""),
+    ('kg_run "install" yum -y --disablerepo=* --enablerepo=kickgen-epel,kickgen-dm install x', ""),
+    ("yum -y --disablerepo '*' --enablerepo kickgen-epel install x", ""),
+    ("yum -y --disablerepo='*' localinstall /tmp/x.rpm", ""),
+    ("echo see /etc/yum.repos.d/kickgen-epel.repo", ""),           # a mention is not a yum run
+    ("true", "repo --name=epel --baseurl=file:///mnt/source/kickgen/epel\n"),
+    ("yum -y --disablerepo='*' --enablerepo=media install x",
+     "repo --name=media --baseurl=file:///mnt/source/\n"),
+])
+def test_local_repos_and_yum_need_no_network(post, repo):
+    assert problems(_offline(post, repo=repo)) == []
+
+
+@pytest.mark.parametrize("post,repo", [
+    ("yum -y install docker-io", ""),                                        # default repos
+    ("yum -y --enablerepo='kickgen-*' install docker-io", ""),                # others stay on
+    ("yum -y --disablerepo='*' --enablerepo=epel install docker-io", ""),    # not defined here
+    ("printf '%s\\n' '[kickgen-net]' 'baseurl=http://m/x/' >/etc/yum.repos.d/n.repo\n"
+     "yum -y --disablerepo='*' --enablerepo='kickgen-*' install x", ""),     # a network repo too
+    ("printf '%s\\n' '[kickgen-ml]' 'mirrorlist=file:///m' >/etc/yum.repos.d/n.repo\n"
+     "yum -y --disablerepo='*' --enablerepo='kickgen-ml' install x", ""),
+    ("curl -o /tmp/x file:///x", ""),
+    ("true", "repo --name=epel --baseurl=http://m/epel/\n"),
+    ("true", "repo --name=epel --mirrorlist=file:///m\n"),
+])
+def test_network_still_needed(post, repo):
+    found = problems(_offline(post, repo=repo))
+    assert len(found) == 1 and found[0].endswith(
+        "needs the network during the install, but no 'network ... --activate' line brings it up"), found
+
+
+def test_offline_profile_needs_no_activate():
+    ks = render_kickstart(load_profile("centos65-docker-offline"), salt="x")
+    assert "--activate" not in ks.text
+    assert check_kickstart(ks.text) == []
+    # the same profile online (network repos) without --activate is refused
+    online = render_kickstart(load_profile("centos65-docker-offline", ["media.offline=false"]),
+                              salt="x")
+    assert len(check_kickstart(online.text)) == 1
+
+
 def test_inst_prefix_refused():
     text = GOOD.replace('--append="console=ttyS0,115200n8"', '--append="inst.text console=ttyS0"')
     assert problems(text) == ["ks.cfg:8: EL6 rule: 'inst.text' is an EL7+ argument; EL6 has no "
@@ -214,7 +271,7 @@ def test_cli_profiles_and_show():
     result = kickgen("profiles")
     assert result.returncode == 0
     names = [line.split()[0] for line in result.stdout.splitlines()]
-    assert names == ["centos65-docker", "el6-base", "standin-docker"]
+    assert names == ["centos65-docker", "centos65-docker-offline", "el6-base", "standin-docker"]
     result = kickgen("show", "standin-docker", "--set", "vm.vcpus=2")
     assert result.returncode == 0
     data = yaml.safe_load(result.stdout)

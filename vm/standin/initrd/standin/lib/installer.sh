@@ -122,13 +122,14 @@ fetch_kickstart() {
 
 copy_kickstart_from() {
 	dev=$1; path=$2
-	if [ "$dev" = "$MEDIA_DEV" ]; then
-		cp "$SOURCE$path" /tmp/ks.cfg 2>/dev/null
-		return
-	fi
+	# The mounted media itself, or (hybrid image on a USB disk) a partition of it.
+	case "$dev" in
+	"$MEDIA_DEV"|"$MEDIA_DEV"[0-9]*|"$MEDIA_DEV"p[0-9]*)
+		if [ -n "$MEDIA_DEV" ] && [ -f "$SOURCE$path" ]; then cp "$SOURCE$path" /tmp/ks.cfg; return; fi ;;
+	esac
 	mkdir -p /mnt/ksdev
 	for fs in iso9660 ext4 vfat; do
-		if mount -t "$fs" -o ro "$dev" /mnt/ksdev 2>/dev/null; then
+		if mount -t "$fs" -o ro "$dev" /mnt/ksdev 2>>"$LOG"; then
 			cp "/mnt/ksdev$path" /tmp/ks.cfg 2>/dev/null; rc=$?
 			umount /mnt/ksdev
 			return $rc
@@ -556,6 +557,7 @@ install_bootloader() {
 	bl=$(ks_line bootloader) || bl=bootloader
 	location=$(opt_of "$bl" location) || location=mbr
 	append=$(opt_of "$bl" append) || append=
+	timeout=$(opt_of "$bl" timeout) || timeout=5
 	boot_dev=$(fs_field /boot 4); [ -n "$boot_dev" ] || boot_dev=$(fs_field / 4)
 	prefix=; [ -n "$(fs_field /boot 4)" ] || prefix=/boot
 	grub_part=$((BOOT_PART - 1))
@@ -583,10 +585,10 @@ install_bootloader() {
 		echo "#          initrd $prefix/initrd-[generic-]version.img"
 		echo "#boot=$DISK"
 		echo "default=0"
-		echo "timeout=5"
+		echo "timeout=$timeout"
 		if [ "$serial" = yes ]; then
 			echo "serial --unit=0 --speed=115200"
-			echo "terminal --timeout=5 serial console"
+			echo "terminal --timeout=$timeout serial console"
 		else
 			echo "splashimage=(hd0,$grub_part)$prefix/grub/splash.xpm.gz"
 			echo "hiddenmenu"

@@ -22,7 +22,7 @@ BEGIN {
           "partition:size partition:maxsize partition:fstype partition:ondisk partition:ondrive " \
           "partition:label partition:fsoptions partition:onpart " \
           "bootloader:location bootloader:append bootloader:driveorder bootloader:password " \
-          "bootloader:md5pass clearpart:drives ignoredisk:drives ignoredisk:only-use " \
+          "bootloader:md5pass bootloader:timeout timezone:ntpservers clearpart:drives ignoredisk:drives ignoredisk:only-use " \
           "network:device network:bootproto network:ip network:netmask network:gateway " \
           "network:nameserver network:hostname network:onboot network:ethtool network:mtu " \
           "network:essid network:wepkey network:ipv6 " \

@@ -43,9 +43,22 @@ name_from_rpm() {
 	base=${base%-*}; echo "${base%-*}"                  # drop -release and -version
 }
 
-# Strip an .arch suffix from a yum argument (docker-io.x86_64 -> docker-io).
+# The package name a yum/rpm argument means: NAME, NAME.ARCH, NAME-VERSION, NAME-VERSION-RELEASE
+# or NAME-VERSION-RELEASE.ARCH, matched against the catalogue (or with "installed", the
+# database). Prints the argument without its arch when nothing matches.
 name_from_arg() {
-	case "$1" in *.x86_64|*.noarch|*.i686) echo "${1%.*}" ;; *) echo "$1" ;; esac
+	arg=$1
+	case "$arg" in *.x86_64|*.noarch|*.i686) arg=${arg%.*} ;; esac
+	if [ "$2" = installed ]; then dir=$DB; else dir=$CATALOGUE; fi
+	if [ -f "$dir/$arg" ] || [ -f "$dir/$arg/meta" ]; then echo "$arg"; return; fi
+	for meta in "$dir"/*; do
+		[ -d "$meta" ] && meta="$meta/meta"
+		case "$meta" in *.files) continue ;; esac
+		[ -f "$meta" ] || continue
+		n=$(field "$meta" name); v=$(field "$meta" version); r=$(field "$meta" release)
+		case "$arg" in "$n-$v"|"$n-$v-$r") echo "$n"; return ;; esac
+	done
+	echo "$arg"
 }
 
 # Install (or update) NAME from the catalogue into /: files, database entry, post script.
