@@ -111,13 +111,16 @@ def test_offline_without_embedded_repos_still_binds_the_media():
     assert check_kickstart(text) == []
 
 
-def test_rendering_does_not_read_the_rpm_folders():
-    p = load_profile(OFFLINE)
-    assert not (PROFILES_DIR / "rpms").exists()
+def test_rendering_does_not_read_the_rpm_folders(tmp_path):
+    copy = tmp_path / f"{OFFLINE}.yaml"       # beside it: no rpms/ folder at all
+    copy.write_text((PROFILES_DIR / f"{OFFLINE}.yaml").read_text())
+    p = load_profile(copy)
+    assert not (tmp_path / "rpms").exists()
     assert [r.name for r in offline_repos(p)] == list(REPOS)
+    assert render_kickstart(p, salt="kickgenGolden").text == render()   # as the shipped one
     with pytest.raises(ProfileError) as info:
         embedded_repos_for(p)
-    assert info.value.message == f"media.embed.aufs-kernel: {PROFILES_DIR}/rpms/hop5 does not exist"
+    assert info.value.message == f"media.embed.aufs-kernel: {tmp_path}/rpms/hop5 does not exist"
     assert info.value.hint == "paths are relative to the profile's folder"
 
 

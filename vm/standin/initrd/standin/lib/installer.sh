@@ -18,6 +18,8 @@ run_installer() {
 	cmdline_arg ks >/dev/null || ks_arg=
 	say "installer starting (ks=$ks_shown)"
 	load_modules
+	FIRMWARE=bios
+	[ -d /sys/firmware/efi ] && FIRMWARE=uefi
 	find_media
 	[ "$ks_shown" = none ] && fail "no kickstart: ks= is not on the kernel command line (the stand-in installer has no interactive mode)"
 	fetch_kickstart "$ks_arg"
@@ -273,12 +275,16 @@ plan_storage() {
 	name=${DISK#/dev/}
 	sectors=$(cat "/sys/block/$name/size")
 	if ks_has autopart; then
-		# EL6 autopart: /boot ext4 500 MB, the rest LVM; the stand-in uses a plain / instead.
-		printf 'part\t/boot\t--fstype=ext4\t--size=500\npart\t/\t--fstype=ext4\t--size=1024\t--grow\n' >"$KS/parts"
+		# EL6 autopart: (/boot/efi on UEFI,) /boot ext4 500 MB, the rest LVM; the stand-in uses a plain / instead.
+		: >"$KS/parts"
+		[ "$FIRMWARE" = uefi ] && printf 'part\t/boot/efi\t--fstype=efi\t--size=200\n' >>"$KS/parts"
+		printf 'part\t/boot\t--fstype=ext4\t--size=500\npart\t/\t--fstype=ext4\t--size=1024\t--grow\n' >>"$KS/parts"
 	else
 		awk -F'\t' '$1 == "part" || $1 == "partition"' "$KS/commands" >"$KS/parts"
 	fi
-	awk -F'\t' -v total="$sectors" -v out="$KS/layout" '
+	# GPT (UEFI, as EL6 does there) keeps its backup header in the last sectors.
+	reserve=0; [ "$FIRMWARE" = uefi ] && reserve=2048
+	awk -F'\t' -v total="$((sectors - reserve))" -v out="$KS/layout" '
 	function opt(name,    i) { for (i = 2; i <= NF; i++) {
 		if ($i == "--" name) return "yes"
 		if (index($i, "--" name "=") == 1) return substr($i, length(name) + 4) }
@@ -289,7 +295,8 @@ plan_storage() {
 		if (mnt ~ /^(raid|pv)\./) { print "part " mnt ": the stand-in installer does not do LVM or RAID"; exit 1 }
 		if (opt("onpart") != "" || opt("usepart") != "") { print "part " mnt ": --onpart is not supported by the stand-in installer"; exit 1 }
 		fs = opt("fstype"); if (mnt == "swap") fs = "swap"; if (fs == "") fs = "ext4"
-		if (fs !~ /^(ext4|ext3|ext2|swap)$/) { print "part " mnt ": file system " fs " is not supported by the stand-in installer (ext4, ext3, ext2, swap)"; exit 1 }
+		if (fs == "vfat" && mnt == "/boot/efi") fs = "efi"
+		if (fs !~ /^(ext4|ext3|ext2|swap|efi)$/) { print "part " mnt ": file system " fs " is not supported by the stand-in installer (ext4, ext3, ext2, swap, efi)"; exit 1 }
 		size = opt("size"); if (size == "" || size == "yes") size = (opt("recommended") != "" ? 1024 : 1)
 		n++; M[n] = mnt; F[n] = fs; S[n] = size * 2048; G[n] = (opt("grow") != ""); X[n] = opt("maxsize") * 2048
 		if (G[n]) grows++
@@ -315,6 +322,10 @@ plan_storage() {
 	ROOT_PART=$(awk '$2 == "/" { print $1 }' "$KS/layout")
 	[ -n "$ROOT_PART" ] || fail "kickstart storage: no / partition"
 	[ -n "$BOOT_PART" ] || BOOT_PART=$ROOT_PART
+	ESP_PART=$(awk '$2 == "/boot/efi" { print $1 }' "$KS/layout")
+	if [ "$FIRMWARE" = uefi ] && [ -z "$ESP_PART" ]; then
+		fail "kickstart storage: booted with UEFI, the install needs an EFI system partition (part /boot/efi --fstype=efi --size=200), as EL6 does"
+	fi
 }
 
 disk_has_label() {
@@ -339,10 +350,12 @@ make_storage() {
 	if disk_has_partitions "$DISK" && ! ks_opt clearpart all >/dev/null && ! ks_opt clearpart linux >/dev/null; then
 		fail "disk $DISK has partitions and the kickstart does not clear them (clearpart --all): the stand-in installer only installs onto a cleared disk"
 	fi
-	say "partitioning $DISK (msdos label): $(awk '{ printf "%s%s %s %d MB", (NR > 1 ? ", " : ""), $2, $3, $5 / 2048 }' "$KS/layout")"
+	label=dos; [ "$FIRMWARE" = uefi ] && label=gpt
+	say "partitioning $DISK ($( [ "$label" = gpt ] && echo "GPT label, UEFI" || echo "msdos label")): $(awk '{ printf "%s%s %s %d MB", (NR > 1 ? ", " : ""), $2, $3, $5 / 2048 }' "$KS/layout")"
 	dd if=/dev/zero of="$DISK" bs=512 count=2048 2>/dev/null
-	awk -v boot="$BOOT_PART" 'BEGIN { print "label: dos" }
-		{ printf "start=%d, size=%d, type=%s%s\n", $4, $5, ($3 == "swap" ? "82" : "83"), ($1 == boot ? ", bootable" : "") }' \
+	awk -v boot="$BOOT_PART" -v label="$label" 'BEGIN { print "label: " label }
+		label == "gpt" { printf "start=%d, size=%d, type=%s\n", $4, $5, ($3 == "swap" ? "S" : ($3 == "efi" ? "U" : "L")) }
+		label == "dos" { printf "start=%d, size=%d, type=%s%s\n", $4, $5, ($3 == "swap" ? "82" : ($3 == "efi" ? "ef" : "83")), ($1 == boot ? ", bootable" : "") }' \
 		"$KS/layout" >"$KS/sfdisk.in"
 	$SFDISK -q "$DISK" <"$KS/sfdisk.in" >>"$LOG" 2>&1 || fail "partitioning $DISK failed (sfdisk; see $LOG)"
 	while read -r n mnt fs start size; do
@@ -352,6 +365,7 @@ make_storage() {
 		say "creating $fs file system on $dev ($mnt)"
 		case "$fs" in
 		swap) mkswap "$dev" >>"$LOG" 2>&1 ;;
+		efi) mkdosfs -F 32 "$dev" >>"$LOG" 2>&1 && uuid=$(fat_volume_id "$dev") ;;
 		# The features of EL6's e2fsprogs 1.41 (no 64bit, no metadata_csum): what extlinux
 		# and a 2013 kernel expect.
 		ext4) $MKE2FS -q -F -t ext4 -O ^64bit,^metadata_csum -U "$uuid" "$dev" >>"$LOG" 2>&1 ;;
@@ -361,13 +375,19 @@ make_storage() {
 	done <"$KS/layout"
 	# Mount / first, then the others by path depth.
 	mkdir -p "$SYSIMAGE"
-	awk '$3 != "swap" { print gsub("/", "/", $2) (($2 == "/") ? 0 : 1), $0 }' "$KS/filesystems" | sort -n |
+	awk '$3 != "swap" { print (($2 == "/") ? 0 : gsub("/", "/", $2)), $0 }' "$KS/filesystems" | sort -n |
 	while read -r depth n mnt fs dev uuid; do
 		mkdir -p "$SYSIMAGE$mnt"
+		[ "$fs" = efi ] && fs=vfat
 		mount -t "$fs" "$dev" "$SYSIMAGE$mnt" 2>>"$LOG" || echo "$dev" >>"$KS/mount-failed"
 	done
 	[ -s "$KS/mount-failed" ] && fail "cannot mount $(cat "$KS/mount-failed") (see $LOG)"
 	return 0
+}
+
+# The volume serial of a FAT32 file system as fstab and GRUB write it (XXXX-XXXX).
+fat_volume_id() {
+	dd if="$1" bs=1 skip=67 count=4 2>/dev/null | od -An -tx1 | awk '{ printf "%s%s-%s%s\n", toupper($4), toupper($3), toupper($2), toupper($1) }'
 }
 
 fs_field() {  # fs_field MOUNTPOINT FIELD(4=dev 5=uuid 3=fstype)
@@ -412,8 +432,6 @@ install_system() {
 	chmod 755 "$R/etc/rc.d/init.d/"* "$R/etc/rc.d/rc" "$R/etc/rc.d/rc.sysinit" "$R/etc/rc.d/rc.local" "$R/$STANDIN_LIB"/* 2>/dev/null
 	ln -sfn rc.d/init.d "$R/etc/init.d"
 	ln -sfn rc.d/rc.local "$R/etc/rc.local"
-	ln -sfn ../boot/grub/grub.conf "$R/etc/grub.conf"
-	ln -sfn grub.conf "$R/boot/grub/menu.lst"
 	ln -sfn centos-release "$R/etc/redhat-release"
 	ln -sfn centos-release "$R/etc/system-release"
 	mkdir -p "$R/usr/share/kickgen-standin"
@@ -512,6 +530,7 @@ write_fstab() {
 		echo "#"
 		awk '{ pass = ($2 == "/") ? 1 : 2
 			if ($3 == "swap") printf "%-23s swap                    swap    defaults        0 0\n", $4
+			else if ($3 == "efi") printf "UUID=%s          %-23s vfat    umask=0077,shortname=winnt 0 0\n", $5, $2
 			else printf "UUID=%s %-23s %-7s defaults        1 %d\n", $5, $2, $3, pass }' "$KS/filesystems"
 		echo "tmpfs                   /dev/shm                tmpfs   defaults        0 0"
 		echo "devpts                  /dev/pts                devpts  gid=5,mode=620  0 0"
@@ -583,7 +602,7 @@ install_bootloader() {
 		echo "#          root (hd0,$grub_part)"
 		echo "#          kernel $prefix/vmlinuz-version ro root=$(fs_field / 4)"
 		echo "#          initrd $prefix/initrd-[generic-]version.img"
-		echo "#boot=$DISK"
+		if [ "$FIRMWARE" = uefi ]; then echo "#boot=$(part_dev "$ESP_PART")"; else echo "#boot=$DISK"; fi
 		echo "default=0"
 		echo "timeout=$timeout"
 		if [ "$serial" = yes ]; then
@@ -597,13 +616,25 @@ install_bootloader() {
 		printf '\troot (hd0,%s)\n' "$grub_part"
 		printf '\tkernel %s/vmlinuz-%s %s\n' "$prefix" "$KREL" "$args"
 		printf '\tinitrd %s/initramfs-%s.img\n' "$prefix" "$KREL"
-	} >"$R/boot/grub/grub.conf"
-	chmod 600 "$R/boot/grub/grub.conf"
+	} >"$KS/grub.conf"
+	# EL6 keeps grub.conf in /boot/grub with BIOS and next to grub.efi on the ESP with UEFI.
+	if [ "$FIRMWARE" = uefi ]; then
+		grub_conf=boot/efi/EFI/redhat/grub.conf
+		rmdir "$R/boot/grub" 2>/dev/null
+	else
+		grub_conf=boot/grub/grub.conf
+		ln -sfn grub.conf "$R/boot/grub/menu.lst"
+	fi
+	mkdir -p "$R/${grub_conf%/*}"
+	cp "$KS/grub.conf" "$R/$grub_conf"
+	chmod 600 "$R/$grub_conf"
+	ln -sfn "../$grub_conf" "$R/etc/grub.conf"
 	printf 'boot=%s\nforcelba=0\n' "$DISK" >"$R/etc/sysconfig/grub"
 	if [ "$location" = none ]; then
 		say "boot loader: none (bootloader --location=none): the disk will not boot by itself"
 		return 0
 	fi
+	[ "$FIRMWARE" = uefi ] && { install_grub_efi; return; }
 	say "installing the boot loader: extlinux in /boot/extlinux, MBR of $DISK (grub.conf stays the menu)"
 	mkdir -p "$R/boot/extlinux"
 	$EXTLINUX --install "$R/boot/extlinux" >>"$LOG" 2>&1 || fail "extlinux --install failed (see $LOG)"
@@ -611,6 +642,22 @@ install_bootloader() {
 	[ -r "$mbr" ] || fail "no $mbr in the installer"
 	dd if="$mbr" of="$DISK" bs=440 count=1 conv=notrunc 2>>"$LOG" || fail "writing the MBR of $DISK failed"
 	update_extlinux_conf
+}
+
+# UEFI: a GRUB 2 EFI binary on the ESP (EFI/redhat/grub.efi, as EL6's grub.efi, and the removable
+# path EFI/BOOT/BOOTX64.EFI since nothing sets NVRAM boot entries) that reads the EL6 grub.conf
+# next to it with legacy_configfile at every boot: no generated copy to keep in step.
+GRUB_EFI_MODULES="fat ext2 part_gpt part_msdos normal legacycfg linux search search_fs_uuid echo test sleep efi_gop efi_uga configfile serial terminfo"
+install_grub_efi() {
+	esp_uuid=$(fs_field /boot/efi 5)
+	dir="$R/boot/efi/EFI/redhat"
+	say "installing the boot loader: GRUB 2 EFI on the ESP ($(part_dev "$ESP_PART")), reading EFI/redhat/grub.conf"
+	printf 'search --no-floppy --fs-uuid --set=root %s\nset prefix=($root)/EFI/redhat\n' "$esp_uuid" >"$KS/grub-early.cfg"
+	printf '# kickgen stand-in: GRUB 2 boots what the EL6 grub.conf next to this file says.\nlegacy_configfile ${prefix}/grub.conf\n' >"$dir/grub.cfg"
+	/usr/bin/grub-mkimage -O x86_64-efi -d /usr/lib/grub/x86_64-efi -c "$KS/grub-early.cfg" -p /EFI/redhat \
+		-o "$dir/grub.efi" $GRUB_EFI_MODULES >>"$LOG" 2>&1 || fail "grub-mkimage failed (see $LOG)"
+	mkdir -p "$R/boot/efi/EFI/BOOT"
+	cp "$dir/grub.efi" "$R/boot/efi/EFI/BOOT/BOOTX64.EFI"
 }
 
 # extlinux.conf is generated from grub.conf (the file EL6 tools edit) by the installed
