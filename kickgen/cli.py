@@ -196,6 +196,7 @@ def _cmd_iso(args: argparse.Namespace) -> int:
 
     from .errors import UsageError
     from .profile import load_profile
+    from .offline import embedded_repos_for
     from .remaster import ExtraFile, RemasterRequest, remaster
     from .render import render_kickstart
 
@@ -220,11 +221,15 @@ def _cmd_iso(args: argparse.Namespace) -> int:
             raise UsageError(f"--add {item}: expected SRC:ISO_PATH with an absolute ISO_PATH, "
                              "e.g. files/a.rpm:/extra/a.rpm")
         extras.append(ExtraFile(Path(src), dest))
+    embedded = embedded_repos_for(profile)   # offline media: RPMs + repodata under /kickgen/
+    if embedded is not None:
+        extras += [ExtraFile(f.src, f.iso_path) for f in embedded.files]
     request = RemasterRequest(
         base=Path(args.base), output=Path(args.output), kickstart=ks_text.encode(),
         profile_name=profile.name, boot_label=profile.boot.label, boot_args=tuple(profile.boot.args),
         boot_timeout=profile.boot.timeout, boot_default=profile.boot.default,
-        volume_id=profile.media.volume_id, extra_files=tuple(extras))
+        volume_id=profile.media.volume_id, extra_files=tuple(extras),
+        embedded=tuple(e.as_dict() for e in embedded.manifest) if embedded else ())
     from rich.console import Console
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 

@@ -53,7 +53,7 @@ KNOWN_FAILURES: tuple[KnownFailure, ...] = (
     _failure("kernel-panic", "the kernel panicked", r"Kernel panic - not syncing"),
     # firmware (SeaBIOS prints on the serial port with <bios useserial='yes'/>; OVMF does anyway)
     _failure("no-boot-device", "the firmware found nothing to boot",
-             r"No bootable device\.|No bootable option or device was found"),
+             r"No bootable device\.|No bootable option or device was found|UEFI Interactive Shell v"),
 )
 
 # Lines worth showing as progress even when they scroll by fast.

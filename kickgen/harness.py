@@ -124,9 +124,6 @@ def boot_test(iso: Path, profile, *, connect: str = vmhost.DEFAULT_URI, firmware
     if not profile.report.enabled:
         raise UsageError(f"profile {profile.name}: report.enabled is false; boot-test needs the "
                          "first-boot report line", hint="drop `--set report.enabled=false`")
-    if not vmhost.is_local(connect):
-        raise UsageError(f"--connect {connect}: boot tests read the serial log and the ISO as local "
-                         "files, so only local URIs (qemu:///system) work for now")
     vm = profile.vm
     timeouts = {"install": timeout_install or vm.timeout_install, "boot": timeout_boot or vm.timeout_boot}
     stall = stall_seconds or vm.stall_seconds
@@ -135,6 +132,7 @@ def boot_test(iso: Path, profile, *, connect: str = vmhost.DEFAULT_URI, firmware
     artifacts.mkdir(parents=True, exist_ok=True)
 
     started = time.monotonic()
+    local = vmhost.is_local(connect)
     conn = vmhost.connect(connect)
     volumes: list[str] = []
     phases: list[PhaseResult] = []
@@ -145,11 +143,17 @@ def boot_test(iso: Path, profile, *, connect: str = vmhost.DEFAULT_URI, firmware
         volume = f"{name}-disk.qcow2"
         vmhost.create_volume(pool, volume, vm.disk_gb)
         volumes.append(volume)
+        iso_volume = None
+        if not local:   # the other host cannot see our files: upload the ISO, stream the console
+            iso_volume = f"{name}-media.iso"
+            volumes.append(iso_volume)
+            vmhost.upload_volume(conn, pool, iso_volume, iso)
         spec = DomainSpec(name=name, uuid=str(uuid.uuid4()), profile=profile.name, phase="install",
                           domain_type=chosen.domain_type, firmware=firmware, medium=medium,
                           iso=str(iso), pool=vmhost.POOL_NAME, volume=volume,
                           serial_log=str(artifacts / "install-serial.log"),
-                          memory_mb=vm.memory_mb, vcpus=vm.vcpus, network=network)
+                          memory_mb=vm.memory_mb, vcpus=vm.vcpus, network=network,
+                          iso_volume=iso_volume, serial="file" if local else "pty")
         watch = _PhaseWatch(conn, name, chosen.label, artifacts, stall, progress)
 
         install = watch.run(spec, timeouts["install"], want_report=False)
@@ -233,7 +237,21 @@ class _PhaseWatch:
         write_atomic(self.artifacts / f"{spec.phase}-domain.xml", xml)
         dom = vmhost.define(self.conn, xml, spec.phase)
         started = time.monotonic()
-        vmhost.start(dom, spec.phase)
+        if spec.serial == "file":
+            vmhost.start(dom, spec.phase)
+            return self._watch(dom, spec, timeout, want_report, started)
+        vmhost.start(dom, spec.phase, paused=True)   # console first, so no line is lost
+        recorder = vmhost.ConsoleRecorder(self.conn, dom, serial)
+        try:
+            vmhost.resume(dom, spec.phase)
+            return self._watch(dom, spec, timeout, want_report, started)
+        finally:
+            vmhost.stop(dom)
+            recorder.close()
+
+    def _watch(self, dom: libvirt.virDomain, spec: DomainSpec, timeout: int, want_report: bool,
+               started: float) -> PhaseResult:
+        serial = Path(spec.serial_log)
         tail = SerialTail(serial)
         last_activity = started
         last_writes = None

@@ -62,19 +62,20 @@ def _pycdlib_errors(what: str) -> Iterator[None]:
 
 
 class _Span:
-    """`length` bytes of the base image at `offset`, not read: copied kernel-side on write."""
+    """`length` bytes of file `fd` at `offset`, not read: copied kernel-side on write."""
 
-    __slots__ = ("offset", "length")
+    __slots__ = ("fd", "offset", "length")
 
-    def __init__(self, offset: int, length: int):
-        self.offset, self.length = offset, length
+    def __init__(self, fd: int, offset: int, length: int):
+        self.fd, self.offset, self.length = fd, offset, length
 
     def __len__(self) -> int:
         return self.length
 
 
 class _BaseReader(io.RawIOBase):
-    """Read-only view of the base image; hands out `_Span`s while `deferred` is set."""
+    """Read-only view of the base image (or a host file to add); hands out `_Span`s while
+    `deferred` is set."""
 
     def __init__(self, path: Path):
         super().__init__()
@@ -101,7 +102,7 @@ class _BaseReader(io.RawIOBase):
     def read(self, n: int = -1):  # type: ignore[override]
         n = self.size - self.pos if n is None or n < 0 else min(n, max(0, self.size - self.pos))
         if self.deferred:
-            span = _Span(self.pos, n)
+            span = _Span(self.file.fileno(), self.pos, n)
             self.pos += n
             return span
         data = os.pread(self.file.fileno(), n, self.pos)
@@ -121,8 +122,8 @@ class _SpanWriter:
 
     mode = "wb"
 
-    def __init__(self, fd: int, base_fd: int, kernel_copy: bool = True):
-        self.fd, self.base_fd, self.pos = fd, base_fd, 0
+    def __init__(self, fd: int, kernel_copy: bool = True):
+        self.fd, self.pos = fd, 0
         self.kernel_copy = kernel_copy
 
     def seek(self, offset: int, whence: int = 0) -> int:
@@ -135,7 +136,7 @@ class _SpanWriter:
 
     def write(self, data) -> int:
         if isinstance(data, _Span):
-            self._copy(data.offset, data.length)
+            self._copy(data.fd, data.offset, data.length)
             return data.length
         view = memoryview(data)
         while view:
@@ -144,19 +145,19 @@ class _SpanWriter:
             view = view[done:]
         return len(data)
 
-    def _copy(self, offset: int, length: int) -> None:
+    def _copy(self, src_fd: int, offset: int, length: int) -> None:
         src, left = offset, length
         while left > 0:
             done = 0
             if self.kernel_copy:
                 try:
-                    done = os.copy_file_range(self.base_fd, self.fd, left, src, self.pos)
+                    done = os.copy_file_range(src_fd, self.fd, left, src, self.pos)
                 except OSError:
                     self.kernel_copy = False  # e.g. across file systems on old kernels
             if not done:
-                chunk = os.pread(self.base_fd, min(left, 8 << 20), src)
+                chunk = os.pread(src_fd, min(left, 8 << 20), src)
                 if not chunk:
-                    raise MediaError(f"base image ends early: {length} bytes at offset {offset} expected")
+                    raise MediaError(f"a source file ends early: {length} bytes at offset {offset} expected")
                 done = os.pwrite(self.fd, chunk, self.pos)
             src += done
             self.pos += done
@@ -185,6 +186,8 @@ class IsoImage:
         self._reader = _BaseReader(self.path)
         self._iso = pycdlib.PyCdlib()
         self._keep: list[io.BytesIO] = []   # pycdlib reads added data at write time
+        self._hosts: list[_BaseReader] = []  # host files to add, also copied kernel-side
+        self._trans_template: str | None = None   # a TRANS.TBL line to copy the layout of
         try:
             self._iso.open_fp(self._reader)
         except PyCdlibException as exc:
@@ -205,7 +208,8 @@ class IsoImage:
             self._iso.close()
         except PyCdlibException:
             pass
-        self._reader.close()
+        for reader in [self._reader, *self._hosts]:
+            reader.close()
 
     # --- questions -------------------------------------------------------------------------
 
@@ -222,6 +226,8 @@ class IsoImage:
         end = 0
         for ino in self._iso.inodes:
             length = ino.get_data_length()
+            if length == 0:
+                continue          # empty files may claim any extent (pycdlib notes ISOs that do)
             end = max(end, ino.extent_location() * SECTOR + -(-length // SECTOR) * SECTOR)
         cat = self._iso.eltorito_boot_catalog
         if cat is not None and cat.dirrecords:
@@ -331,35 +337,45 @@ class IsoImage:
             if self._iso.joliet_vd is not None:
                 self._iso.joliet_vd.volume_identifier = volume_id[:16].encode("utf-16-be").ljust(32, b"\x00")
 
-    def replace(self, path: str, data: bytes) -> None:
-        """New bytes for an existing file; its records (names, modes, dates) stay as they are."""
-        fp = io.BytesIO(data)
-        self._keep.append(fp)
+    def _source(self, data: bytes | Path) -> tuple[io.RawIOBase | io.BytesIO, int]:
+        """A file object pycdlib reads at write time: bytes in memory, or a host file (copied
+        kernel-side like the base's files, never read whole into memory)."""
+        if isinstance(data, bytes):
+            fp = io.BytesIO(data)
+            self._keep.append(fp)
+            return fp, len(data)
+        reader = _BaseReader(Path(data))
+        self._hosts.append(reader)
+        return reader, reader.size
+
+    def replace(self, path: str, data: bytes | Path) -> None:
+        """New content for an existing file; its records (names, modes, dates) stay as they are."""
+        fp, length = self._source(data)
         kind = "rr_path" if self.has_rock_ridge else "joliet_path" if self.has_joliet else "iso_path"
         with _pycdlib_errors(f"replace {path}"):
-            self._iso.update_file_contents_fp(fp, len(data), **{kind: path})
+            self._iso.update_file_contents_fp(fp, length, **{kind: path})
 
-    def add(self, path: str, data: bytes, *, epoch: int) -> str:
+    def add(self, path: str, data: bytes | Path, *, epoch: int) -> str:
         """Add a new file at `path`, named in every namespace like its neighbours.
 
         Returns the ISO9660 name given. Updates the folder's TRANS.TBL where it has one.
         """
         parent = str(PurePosixPath(path).parent)
         name = PurePosixPath(path).name
-        if not self.is_dir(parent):
-            raise MediaError(f"cannot add {path}: the image has no folder {parent}",
-                             hint="add files into folders that exist on the base image")
-        siblings = self._children(parent)
-        iso_name = _iso9660_name(name, [s for s in siblings if s["file"]])
+        if self.exists(parent) and not self.is_dir(parent):
+            raise MediaError(f"cannot add {path}: {parent} is a file on the image")
+        if not self.exists(parent):
+            self._make_dir(parent, epoch=epoch)
+        siblings = self._neighbours(parent, files=True)
+        iso_name = _iso9660_name(name, siblings)
         iso_parent = self._iso_path(parent)
         iso_path = f"{iso_parent.rstrip('/')}/{iso_name}"
         joliet_path = None
         if self.has_joliet:
-            versioned = any(s["joliet"].endswith(";1") for s in siblings if s["file"] and s["joliet"])
+            versioned = any(s["joliet"].endswith(";1") for s in siblings if s["joliet"])
             joliet_path = f"{parent.rstrip('/')}/{name}{';1' if versioned else ''}"
-        mode = Counter(s["mode"] for s in siblings if s["file"] and s["mode"]).most_common(1)
-        fp = io.BytesIO(data)
-        self._keep.append(fp)
+        mode = Counter(s["mode"] for s in siblings if s["mode"]).most_common(1)
+        fp, length = self._source(data)
         old_level = self._iso.interchange_level
         self._iso.interchange_level = 4   # accept the image's own (untranslated) names
         try:
@@ -367,13 +383,57 @@ class IsoImage:
                 kwargs = {"rr_name": name} if self.has_rock_ridge else {}
                 if self.has_rock_ridge:
                     kwargs["file_mode"] = mode[0][0] if mode else 0o100444
-                self._iso.add_fp(fp, len(data), iso_path=iso_path, joliet_path=joliet_path,
+                self._iso.add_fp(fp, length, iso_path=iso_path, joliet_path=joliet_path,
                                  **kwargs)
         finally:
             self._iso.interchange_level = old_level
         self._pin_dates(iso_path, joliet_path, epoch)
         self._add_to_trans_tbl(parent, iso_name, name)
         return iso_name
+
+    def _make_dir(self, path: str, *, epoch: int) -> None:
+        """Create folder `path` (and missing parents) named like its neighbours, with a
+        TRANS.TBL where its parent has one."""
+        parent = str(PurePosixPath(path).parent)
+        name = PurePosixPath(path).name
+        if not self.exists(parent):
+            self._make_dir(parent, epoch=epoch)
+        dirs = self._neighbours(parent, files=False)
+        iso_name = _split_version(_iso9660_name(name, dirs or self._neighbours(parent, files=True)))[0]
+        iso_path = f"{self._iso_path(parent).rstrip('/')}/{iso_name}"
+        joliet_path = f"{parent.rstrip('/')}/{name}" if self.has_joliet else None
+        mode = Counter(s["mode"] for s in dirs if s["mode"]).most_common(1)
+        kwargs = {"rr_name": name, "file_mode": mode[0][0] if mode else 0o40555} if self.has_rock_ridge else {}
+        old_level = self._iso.interchange_level
+        self._iso.interchange_level = 4
+        try:
+            with _pycdlib_errors(f"add folder {path}"):
+                self._iso.add_directory(iso_path=iso_path, joliet_path=joliet_path, **kwargs)
+        finally:
+            self._iso.interchange_level = old_level
+        records = [self._iso.get_record(iso_path=iso_path)]
+        if joliet_path:
+            records.append(self._iso.get_record(joliet_path=joliet_path))
+        for rec in records:
+            for r in [rec, *rec.children[:2]]:
+                self._pin_record(r, epoch)
+        parent_tbl = f"{parent.rstrip('/')}/TRANS.TBL"
+        if self.exists(parent_tbl):
+            text = self.read(parent_tbl).decode("latin-1")
+            self._trans_template = self._trans_template or next(iter(text.splitlines(keepends=True)), None)
+            self.replace(parent_tbl, trans_tbl_with(text, iso_name, name, kind="D",
+                                                    template=self._trans_template).encode("latin-1"))
+            self.add(f"{path}/TRANS.TBL", b"", epoch=epoch)
+
+    def _neighbours(self, folder: str, *, files: bool) -> list[dict]:
+        """Files (or folders) whose naming a new entry in `folder` should follow: the folder's
+        own, else the nearest ancestor's (a new folder has none). TRANS.TBL does not count."""
+        path = folder
+        while True:
+            found = [c for c in self._children(path) if c["file"] == files and c["rr"] != "TRANS.TBL"]
+            if found or path == "/":
+                return found
+            path = str(PurePosixPath(path).parent)
 
     def _children(self, parent: str) -> list[dict]:
         kind = "rr_path" if self.has_rock_ridge else "joliet_path" if self.has_joliet else "iso_path"
@@ -411,20 +471,25 @@ class IsoImage:
         if joliet_path:
             recs.append(self._iso.get_record(joliet_path=joliet_path))
         for rec in recs:
-            _utc_date(rec.date, epoch)
-            rr = rec.rock_ridge
-            tf = rr.dr_entries.tf_record if rr is not None else None
-            if tf is not None:
-                for field in ("creation_time", "access_time", "modification_time",
-                              "attribute_change_time"):
-                    _utc_date(getattr(tf, field, None), epoch)
+            self._pin_record(rec, epoch)
+
+    @staticmethod
+    def _pin_record(rec, epoch: int) -> None:
+        _utc_date(rec.date, epoch)
+        rr = rec.rock_ridge
+        tf = rr.dr_entries.tf_record if rr is not None else None
+        if tf is not None:
+            for field in ("creation_time", "access_time", "modification_time", "attribute_change_time"):
+                _utc_date(getattr(tf, field, None), epoch)
 
     def _add_to_trans_tbl(self, parent: str, iso_name: str, long_name: str) -> None:
         tbl_path = f"{parent.rstrip('/')}/TRANS.TBL"
-        if not self.exists(tbl_path):
-            return
+        if long_name == "TRANS.TBL" or not self.exists(tbl_path):
+            return   # (a TRANS.TBL does not list itself)
         text = self.read(tbl_path).decode("latin-1")
-        self.replace(tbl_path, trans_tbl_with(text, iso_name, long_name).encode("latin-1"))
+        self._trans_template = self._trans_template or next(iter(text.splitlines(keepends=True)), None)
+        self.replace(tbl_path, trans_tbl_with(text, iso_name, long_name,
+                                              template=self._trans_template).encode("latin-1"))
 
     # --- output --------------------------------------------------------------------------------
 
@@ -438,15 +503,17 @@ class IsoImage:
         with _pycdlib_errors("write the image"):
             if self._iso.isohybrid_mbr is not None:
                 self._iso.rm_isohybrid()
-            out = _SpanWriter(fd, self._reader.fileno(), kernel_copy=kernel_copy)
-            self._reader.deferred = kernel_copy
+            out = _SpanWriter(fd, kernel_copy=kernel_copy)
+            for reader in [self._reader, *self._hosts]:
+                reader.deferred = kernel_copy
             try:
                 self._iso.write_fp(out, blocksize=1 << 30, progress_cb=progress)
             except TypeError as exc:
                 raise InternalError(f"pycdlib read base bytes while writing, which kickgen's "
                                     f"kernel-side copy does not support: {exc}") from exc
             finally:
-                self._reader.deferred = False
+                for reader in [self._reader, *self._hosts]:
+                    reader.deferred = False
         _set_modification_dates(fd, epoch)
         return self.volume_bytes
 
@@ -494,21 +561,22 @@ def _iso9660_name(long_name: str, sibling_files: list[dict]) -> str:
     return name + (";1" if versioned else "")
 
 
-def trans_tbl_with(text: str, iso_name: str, long_name: str) -> str:
-    """TRANS.TBL text with a line for a new file, laid out like the existing lines."""
+def trans_tbl_with(text: str, iso_name: str, long_name: str, *, kind: str = "F",
+                   template: str | None = None) -> str:
+    """TRANS.TBL text with a line for a new file, laid out like the existing lines (or like
+    `template`, a line from another TRANS.TBL of the image, when this one is empty)."""
     lines = text.splitlines(keepends=True)
-    template = next((ln for ln in lines if ln[:2] in ("F ", "D ", "L ")), None)
+    template = next((ln for ln in lines if ln[:2] in ("F ", "D ", "L ")), template)
     nl = "\r\n" if template and template.endswith("\r\n") else "\n"
     if template is None:
-        new = f"F {iso_name}{' ' * max(1, 36 - len(iso_name))}{long_name}{nl}"
-        return text + new
+        return text + f"{kind} {iso_name}{' ' * max(1, 36 - len(iso_name))}{long_name}\n"
     body = template.rstrip("\r\n")
     if "\t" in body:
         width, sep = body.index("\t") - 2, "\t"
     else:
         long_of_template = body.split()[-1]
         width, sep = len(body) - len(long_of_template) - 2, ""
-    new = f"F {iso_name:<{width}}{sep}{long_name}{nl}"
+    new = f"{kind} {iso_name:<{width}}{sep}{long_name}{nl}"
     key = lambda ln: ln[2:].split()[0] if len(ln) > 2 and ln[2:].split() else ""
     at = next((i for i, ln in enumerate(lines) if key(ln) > iso_name), len(lines))
     return "".join(lines[:at] + [new] + lines[at:])

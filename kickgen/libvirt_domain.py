@@ -36,10 +36,12 @@ class DomainSpec:
     iso: str                   # path of the ISO on the libvirt host
     pool: str
     volume: str
-    serial_log: str            # path on the libvirt host
+    serial_log: str            # path of the serial log (on the libvirt host when serial == "file")
     memory_mb: int = 1024
     vcpus: int = 1
     network: str | None = None
+    iso_volume: str | None = None   # remote hosts: the ISO uploaded as a volume of `pool`
+    serial: str = "file"       # file: qemu writes serial_log; pty: kickgen reads a console stream
     disk_bus: str = "ide"      # what both EL6 and the stand-in kernel drive without extra modules
     ovmf_code: str = OVMF_CODE
     ovmf_vars: str = OVMF_VARS
@@ -67,7 +69,7 @@ _env = jinja2.Environment(
 def render_domain_xml(spec: DomainSpec) -> str:
     """The domain XML for SPEC.phase (vm/domain/<phase>.xml.j2)."""
     for field, allowed in (("phase", PHASES), ("firmware", FIRMWARES), ("medium", MEDIA),
-                           ("domain_type", ("qemu", "kvm"))):
+                           ("domain_type", ("qemu", "kvm")), ("serial", ("file", "pty"))):
         if getattr(spec, field) not in allowed:
             raise InternalError(f"DomainSpec.{field}={getattr(spec, field)!r}, expected one of {allowed}")
     template_name = f"{spec.phase}.xml.j2"

@@ -92,6 +92,62 @@ def create_volume(pool: libvirt.virStoragePool, name: str, size_gb: int) -> libv
                                  f"{exc.get_error_message()}") from None
 
 
+def upload_volume(conn: libvirt.virConnect, pool: libvirt.virStoragePool, name: str,
+                  path: Path) -> libvirt.virStorageVol:
+    """Copy PATH into a new raw volume NAME (how a remote host gets the ISO)."""
+    size = path.stat().st_size
+    xml = (f"<volume><name>{name}</name><capacity unit='bytes'>{size}</capacity>"
+           "<target><format type='raw'/></target></volume>")
+    try:
+        volume = pool.createXML(xml, 0)
+        stream = conn.newStream(0)
+        volume.upload(stream, 0, size, 0)
+        with path.open("rb") as source:
+            stream.sendAll(lambda _stream, nbytes, src: src.read(nbytes), source)
+        stream.finish()
+        return volume
+    except libvirt.libvirtError as exc:
+        raise EnvironmentProblem(f"cannot upload {path} to pool '{POOL_NAME}' as {name}: "
+                                 f"{exc.get_error_message()}") from None
+
+
+class ConsoleRecorder:
+    """Copies a domain's serial console (a libvirt stream) into a local file, in a thread.
+
+    Used for remote hosts, where qemu's own serial file would sit on the other machine.
+    Open it while the domain is paused so no early line is lost."""
+
+    def __init__(self, conn: libvirt.virConnect, dom: libvirt.virDomain, path: Path):
+        self._stream = conn.newStream(0)
+        self._path = path
+        try:
+            dom.openConsole(None, self._stream, libvirt.VIR_DOMAIN_CONSOLE_FORCE)
+        except libvirt.libvirtError as exc:
+            raise HarnessError(f"cannot open the serial console of {dom.name()}: "
+                               f"{exc.get_error_message()}") from None
+        self._thread = threading.Thread(target=self._copy, name=f"console-{dom.name()}", daemon=True)
+        self._thread.start()
+
+    def _copy(self) -> None:
+        with self._path.open("ab") as out:
+            try:
+                while True:
+                    data = self._stream.recv(65536)
+                    if not data or isinstance(data, int):
+                        return
+                    out.write(data)
+                    out.flush()
+            except libvirt.libvirtError as exc:   # the domain went away: the console ends
+                log.debug("console %s: %s", self._path, exc.get_error_message())
+
+    def close(self) -> None:
+        self._thread.join(timeout=5)
+        try:
+            self._stream.abort()
+        except libvirt.libvirtError:
+            pass
+
+
 def define(conn: libvirt.virConnect, xml: str, what: str) -> libvirt.virDomain:
     try:
         return conn.defineXML(xml)
@@ -99,11 +155,18 @@ def define(conn: libvirt.virConnect, xml: str, what: str) -> libvirt.virDomain:
         raise HarnessError(f"libvirt refused the {what} domain: {exc.get_error_message()}") from None
 
 
-def start(dom: libvirt.virDomain, what: str) -> None:
+def start(dom: libvirt.virDomain, what: str, *, paused: bool = False) -> None:
     try:
-        dom.create()
+        dom.createWithFlags(libvirt.VIR_DOMAIN_START_PAUSED if paused else 0)
     except libvirt.libvirtError as exc:
         raise HarnessError(f"libvirt could not start the {what} domain: {exc.get_error_message()}") from None
+
+
+def resume(dom: libvirt.virDomain, what: str) -> None:
+    try:
+        dom.resume()
+    except libvirt.libvirtError as exc:
+        raise HarnessError(f"libvirt could not resume the {what} domain: {exc.get_error_message()}") from None
 
 
 def state(dom: libvirt.virDomain) -> int:
@@ -236,39 +299,62 @@ def _probe_kvm(conn: libvirt.virConnect, uri: str) -> Accel:
         conn.getDomainCapabilities(None, "x86_64", "pc", "kvm", 0)
     except libvirt.libvirtError:
         return Accel("qemu", "TCG: this host offers no KVM")
-    if not is_local(uri):
-        return Accel("qemu", "TCG: KVM probe runs on local hosts only (use --accel kvm to force it)")
     probe_dir = BUILD_DIR / "probe"
     iso = build_tiny_iso(probe_dir / "kvm-probe.iso", PROBE_INIT, volume_id="KICKGEN_PROBE")
     name = f"{NAME_PREFIX}kvm-probe-{time.time_ns() % 10**9}"
     serial = probe_dir / f"{name}.log"
+    local = is_local(uri)
+    volumes = []
+    if local:
+        source = (f"<disk type='file' device='cdrom'><source file='{iso.resolve()}'>"
+                  "<seclabel model='dac' relabel='no'/></source>")
+        console = f"<serial type='file'><source path='{serial.resolve()}'/><target port='0'/></serial>"
+    else:   # remote host: the probe ISO goes up as a volume, the console comes back as a stream
+        pool = ensure_pool(conn)
+        volumes.append(f"{name}.iso")
+        upload_volume(conn, pool, volumes[0], iso)
+        source = f"<disk type='volume' device='cdrom'><source pool='{POOL_NAME}' volume='{volumes[0]}'/>"
+        console = "<serial type='pty'><target port='0'/></serial>"
     xml = f"""<domain type='kvm'><name>{name}</name><memory unit='MiB'>256</memory><vcpu>1</vcpu>
   <os><type arch='x86_64' machine='pc'>hvm</type></os><features><acpi/></features>
   <on_poweroff>destroy</on_poweroff><on_reboot>destroy</on_reboot><on_crash>destroy</on_crash>
   <devices>
-    <disk type='file' device='cdrom'><driver name='qemu' type='raw'/>
-      <source file='{iso.resolve()}'><seclabel model='dac' relabel='no'/></source>
-      <target dev='hdc' bus='ide'/><readonly/></disk>
-    <serial type='file'><source path='{serial.resolve()}'/><target port='0'/></serial>
+    {source}<driver name='qemu' type='raw'/><target dev='hdc' bus='ide'/><readonly/></disk>
+    {console}
   </devices></domain>"""
+    dom = recorder = None
     try:
-        dom = conn.createXML(xml, 0)
-    except libvirt.libvirtError as exc:
-        return Accel("qemu", f"TCG: KVM guest did not start ({exc.get_error_message()})")
-    try:
-        deadline = time.monotonic() + PROBE_SECONDS
-        while time.monotonic() < deadline:
-            if PROBE_MARK in serial.read_text(errors="replace"):
-                return Accel("kvm", "KVM: probe guest reached userspace")
-            current = state(dom)
-            if current == libvirt.VIR_DOMAIN_PAUSED:
-                return Accel("qemu", "TCG: KVM probe guest stopped (KVM internal error; nested virtualisation?)")
-            if current in (libvirt.VIR_DOMAIN_SHUTOFF, libvirt.VIR_DOMAIN_NOSTATE, libvirt.VIR_DOMAIN_CRASHED):
-                break
-            time.sleep(0.5)
-        if PROBE_MARK in serial.read_text(errors="replace"):
-            return Accel("kvm", "KVM: probe guest reached userspace")
-        return Accel("qemu", f"TCG: KVM probe guest did not reach userspace in {PROBE_SECONDS}s")
+        try:
+            dom = conn.createXML(xml, 0 if local else libvirt.VIR_DOMAIN_START_PAUSED)
+        except libvirt.libvirtError as exc:
+            return Accel("qemu", f"TCG: KVM guest did not start ({exc.get_error_message()})")
+        if not local:
+            recorder = ConsoleRecorder(conn, dom, serial)
+            dom.resume()
+        return _await_probe(dom, serial)
     finally:
-        stop(dom)
+        if dom is not None:
+            stop(dom)
+        if recorder is not None:
+            recorder.close()
+        cleanup(conn, name, volumes)
         serial.unlink(missing_ok=True)
+
+
+def _await_probe(dom: libvirt.virDomain, serial: Path) -> Accel:
+    def reached() -> bool:
+        return serial.exists() and PROBE_MARK in serial.read_text(errors="replace")
+
+    deadline = time.monotonic() + PROBE_SECONDS
+    while time.monotonic() < deadline:
+        if reached():
+            return Accel("kvm", "KVM: probe guest reached userspace")
+        current = state(dom)
+        if current == libvirt.VIR_DOMAIN_PAUSED:
+            return Accel("qemu", "TCG: KVM probe guest stopped (KVM internal error; nested virtualisation?)")
+        if current in (libvirt.VIR_DOMAIN_SHUTOFF, libvirt.VIR_DOMAIN_NOSTATE, libvirt.VIR_DOMAIN_CRASHED):
+            break
+        time.sleep(0.5)
+    if reached():
+        return Accel("kvm", "KVM: probe guest reached userspace")
+    return Accel("qemu", f"TCG: KVM probe guest did not reach userspace in {PROBE_SECONDS}s")

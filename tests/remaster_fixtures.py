@@ -117,9 +117,9 @@ def tiny_plain() -> Path:
 
 @pytest.fixture(scope="session")
 def big_hybrid() -> Path:
-    """About 1.5 GB (mostly one sparse file): long enough to interrupt a remaster midway."""
+    """About 800 MB (mostly one sparse file): long enough to interrupt a remaster midway."""
     def build(out: Path) -> None:
-        mkisofs_pungi(make_tree(WORK / "tree-big", big_file=1500 << 20), out)
+        mkisofs_pungi(make_tree(WORK / "tree-big", big_file=800 << 20), out)
         run("isohybrid", "--uefi", "--id", "0x4b47454e", out)
         shutil.rmtree(WORK / "tree-big")
     return _cached("big-hybrid.iso", build)

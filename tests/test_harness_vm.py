@@ -155,3 +155,17 @@ def test_ctrl_c_cleans_up(fakes, tmp_path):
         assert vmhost.leftovers(conn, prefix=name) == []
     finally:
         conn.close()
+
+
+@pytest.mark.timeout(300)
+def test_remote_driver_uploads_the_iso_and_streams_the_console(fakes, tmp_path):
+    """qemu+unix:// goes through libvirt's remote driver, as qemu+ssh:// to another machine does:
+    no shared files, so the ISO is uploaded as a volume and the console read as a stream."""
+    result = boot_test(fakes["ok"], _profile(), connect="qemu+unix:///system", accel="tcg", artifacts=tmp_path)
+    assert result.passed, result.verdict
+    assert result.volumes == (f"{result.name}-disk.qcow2", f"{result.name}-media.iso")
+    install_xml = (tmp_path / "install-domain.xml").read_text()
+    assert f"volume='{result.name}-media.iso'" in install_xml and "<serial type='pty'>" in install_xml
+    assert "kickgen-standin: install complete: poweroff" in (tmp_path / "install-serial.log").read_text()
+    assert "KICKGEN-REPORT v1" in (tmp_path / "boot-serial.log").read_text()
+    _assert_nothing_left(result)

@@ -67,7 +67,8 @@ def test_matrix_cli_usage_error_exits_2(tmp_path, capsys):
 
 @pytest.mark.vm
 @pytest.mark.timeout(400)
-def test_two_cases_run_side_by_side_into_one_junit(tmp_path):
+def test_cases_spread_over_two_hosts_into_one_junit(tmp_path):
+    """Two libvirt URIs (the second through the remote driver), one worker each."""
     out = BUILD_DIR / "harness-fakes"
     iso = fake_installer_iso(out, "ok", fake_system_iso(out, profile="standin-docker"))
     path = _write(tmp_path, f"""
@@ -80,7 +81,7 @@ def test_two_cases_run_side_by_side_into_one_junit(tmp_path):
         firmware: [bios]
         medium: [cd, usb]
         exclude: [{{profile: no-such-profile, medium: usb}}]
-        hosts: [{{uri: "qemu:///system", parallel: 2}}]
+        hosts: [{{uri: "qemu:///system", parallel: 1}}, {{uri: "qemu+unix:///system", parallel: 1}}]
         timeout_install: 180
         timeout_boot: 180
     """)
@@ -97,9 +98,12 @@ def test_two_cases_run_side_by_side_into_one_junit(tmp_path):
     assert [s.get("name").split(" on ")[0] for s in suites] == [
         "standin-docker/bios/cd", "standin-docker/bios/usb", "no-such-profile/bios/cd"]
     assert suites[2].get("failures") == "1"
-    table = summary_table(outcome)
-    assert "standin-docker/bios/usb  qemu:///system  TCG" in table
-    assert "ERROR" in table.splitlines()[4]
+    table = summary_table(outcome).splitlines()
+    assert table[0].split() == ["case", "host", "accel", "install", "boot", "result"]
+    rows = {line.split()[0]: line.split() for line in table[2:5]}
+    assert rows["standin-docker/bios/cd"][-1] == rows["standin-docker/bios/usb"][-1] == "PASS"
+    assert rows["no-such-profile/bios/cd"][-1] == "ERROR"
+    assert {o.host for o in outcome.outcomes} <= {"qemu:///system", "qemu+unix:///system"}
     conn = vmhost.connect(vmhost.DEFAULT_URI)
     try:
         for o in outcome.outcomes:

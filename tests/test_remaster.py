@@ -21,6 +21,7 @@ from kickgen.iso import IsoImage
 from kickgen.profile import load_profile
 from kickgen.remaster import ExtraFile, RemasterRequest, remaster
 from kickgen.render import render_kickstart
+from offline_fixtures import mission_rpms  # noqa: F401 (fixture)
 from remaster_fixtures import (EPOCH, big_hybrid, checkisomd5, isoinfo_extract,  # noqa: F401 (fixtures)
                                isoinfo_names, make_tree, mkisofs_pungi, problems, report_shape, run,
                                tiny_hybrid, tiny_plain, xorriso_plain, xorriso_report)
@@ -84,6 +85,17 @@ def test_output_size_matches_partitions(case) -> None:
             assert int(line.split()[-1]) == size512 - 1      # backup header in the last sector
 
 
+def test_boot_info_table_points_at_the_new_isolinux_bin(case) -> None:
+    import struct
+    _, _, out = case
+    data = isoinfo_extract(out, "/isolinux/isolinux.bin", "rr")
+    lba = next(int(ln.split()[-1]) for ln in xorriso_report(out) if ln.startswith("El Torito boot img :   1"))
+    pvd, file_lba, length, checksum = struct.unpack_from("<IIII", data, 8)
+    words = struct.unpack_from(f"<{(len(data) - 64) // 4}I", data, 64)
+    assert (pvd, file_lba, length) == (16, lba, len(data))
+    assert checksum == sum(words) & 0xFFFFFFFF
+
+
 def test_media_md5_passes(case) -> None:
     _, _, out = case
     assert checkisomd5(out) == 0
@@ -121,8 +133,6 @@ def test_trans_tbl_lists_the_new_file(case) -> None:
 
 def test_boot_configs_golden(case) -> None:
     name, _, out = case
-    if name == "tiny_plain":
-        pytest.skip("same stock configs as tiny_hybrid")
     assert_golden(GOLDEN / name / "isolinux.cfg", isoinfo_extract(out, "/isolinux/isolinux.cfg", "rr").decode())
     if name == "standin_minimal":
         return
@@ -221,6 +231,27 @@ def test_extra_files(tiny_hybrid, kickstart, tmp_path) -> None:
     assert extra.name in isoinfo_names(out, "/Packages", "iso")       # untranslated like pkg-*.rpm
     assert extra.name in isoinfo_extract(out, "/Packages/TRANS.TBL", "rr").decode()
     assert checkisomd5(out) == 0
+
+
+def test_extra_file_in_a_new_folder(tiny_hybrid, tiny_plain, kickstart, tmp_path) -> None:
+    extra = tmp_path / "site.rpm"
+    extra.write_bytes(b"site rpm")
+    for base in (tiny_hybrid, tiny_plain):
+        out = tmp_path / f"new-{base.name}"
+        remaster(request(base, out, kickstart, extra_files=(ExtraFile(extra, "/extra/tools/site.rpm"),)))
+        assert isoinfo_extract(out, "/extra/tools/site.rpm", "rr") == b"site rpm"
+        assert isoinfo_extract(out, "/extra/tools/site.rpm", "joliet") == b"site rpm"
+        assert problems(xorriso_report(out)) == [] and checkisomd5(out) == 0
+        if base == tiny_hybrid:        # untranslated names, TRANS.TBL in every folder
+            assert "extra" in isoinfo_names(out, "/", "iso")
+            assert "site.rpm" in isoinfo_names(out, "/extra/tools", "iso")
+            root_tbl = isoinfo_extract(out, "/TRANS.TBL", "rr").decode()
+            assert any(ln.startswith("D extra") and ln.endswith("\textra") for ln in root_tbl.splitlines())
+            tbl = isoinfo_extract(out, "/extra/tools/TRANS.TBL", "rr").decode()
+            assert tbl.splitlines() == [f"F {'site.rpm':<{root_tbl.index(chr(9)) - 2}}\tsite.rpm"]
+        else:
+            assert "EXTRA" in isoinfo_names(out, "/", "iso")
+            assert "SITE.RPM;1" in isoinfo_names(out, "/EXTRA/TOOLS", "iso")
 
 
 def test_cli_iso_with_add_and_quiet(tiny_hybrid, tmp_path) -> None:
@@ -360,3 +391,25 @@ def test_interrupted_remaster_leaves_nothing(big_hybrid, kickstart, tmp_path, si
     if sig == signal.SIGTERM:
         assert "kickgen: interrupted" in err
     assert _only(out_dir) == []
+
+
+# --- offline media: embedded repositories (kickgen.offline plans them, the remaster writes) -----
+
+def test_cli_embeds_offline_repos(tiny_hybrid, mission_rpms, tmp_path) -> None:
+    import json
+    embed = "{" + ", ".join(f"{repo}: {folder}" for repo, folder in mission_rpms.items()) + "}"
+    out = tmp_path / "offline.iso"
+    proc = subprocess.run([str(KICKGEN), "iso", "centos65-docker-offline", "--base", str(tiny_hybrid),
+                           "-o", str(out), "--set", f"media.embed={embed}", "--quiet"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(out.with_name(out.name + ".json").read_text())
+    assert doc["embedded"], "no embedded RPMs in the manifest"
+    for entry in doc["embedded"]:
+        rpm = isoinfo_extract(out, entry["path"], "rr")
+        assert len(rpm) == entry["size"]
+        import hashlib
+        assert hashlib.sha256(rpm).hexdigest() == entry["sha256"]
+    for repo in mission_rpms:
+        assert b"<repomd" in isoinfo_extract(out, f"/kickgen/{repo}/repodata/repomd.xml", "rr")
+    assert problems(xorriso_report(out)) == [] and checkisomd5(out) == 0
