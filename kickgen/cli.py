@@ -342,6 +342,8 @@ def _cmd_boot_test(args: argparse.Namespace) -> int:
     print(f"accel: {result.accel_reason}")
     for phase in result.phases:
         print(f"{phase.phase}: {phase.outcome} in {phase.seconds:.0f}s: {phase.reason}")
+        for note in phase.notes:
+            print(f"  note: {note}")
         if not phase.ok and phase.excerpt:
             print(f"  last console lines ({phase.serial_log}):")
             for line in phase.excerpt:

@@ -22,10 +22,14 @@ class KnownFailure:
     kind: str          # short name used in verdicts: kickstart-not-found, post-failed, ...
     what: str          # one-line explanation for the user
     pattern: re.Pattern[str]
+    phases: tuple[str, ...]   # where the line ends the phase; elsewhere it is only noted
 
 
-def _failure(kind: str, what: str, regex: str) -> KnownFailure:
-    return KnownFailure(kind, what, re.compile(regex))
+def _failure(kind: str, what: str, regex: str, phases: tuple[str, ...] = ("install",)) -> KnownFailure:
+    return KnownFailure(kind, what, re.compile(regex), phases)
+
+
+ANY_PHASE = ("install", "boot")
 
 
 # Order matters: the first match names the failure.
@@ -50,10 +54,11 @@ KNOWN_FAILURES: tuple[KnownFailure, ...] = (
              r"You have specified that the package '[^']*' should be installed|Missing Package"),
     _failure("installer-crash", "the installer crashed",
              r"An unhandled exception has occurred|^Traceback \(most recent call last\)"),
-    _failure("kernel-panic", "the kernel panicked", r"Kernel panic - not syncing"),
+    _failure("kernel-panic", "the kernel panicked", r"Kernel panic - not syncing", ANY_PHASE),
     # firmware (SeaBIOS prints on the serial port with <bios useserial='yes'/>; OVMF does anyway)
     _failure("no-boot-device", "the firmware found nothing to boot",
-             r"No bootable device\.|No bootable option or device was found|UEFI Interactive Shell v"),
+             r"No bootable device\.|No bootable option or device was found|UEFI Interactive Shell v",
+             ANY_PHASE),
 )
 
 # Lines worth showing as progress even when they scroll by fast.
@@ -68,13 +73,15 @@ class FailureMatch:
     kind: str
     what: str
     line: str
+    fatal: bool        # ends the phase; else (e.g. an installer-style error line while the
+                       # installed system boots) it is only noted
 
 
-def match_failure(line: str) -> FailureMatch | None:
+def match_failure(line: str, phase: str = "install") -> FailureMatch | None:
     """The first known failure LINE shows, or None."""
     for known in KNOWN_FAILURES:
         if known.pattern.search(line):
-            return FailureMatch(known.kind, known.what, line.strip())
+            return FailureMatch(known.kind, known.what, line.strip(), phase in known.phases)
     return None
 
 
@@ -157,6 +164,8 @@ class SerialTail:
             return []
         self._offset += len(chunk)
         text = self._partial + chunk.decode("utf-8", "replace").replace("\r", "")
+        # firmware screens move the cursor instead of starting lines: treat a move as a new line
+        text = _CURSOR_MOVE.sub("\n", text)
         *lines, self._partial = text.split("\n")
         lines = [_strip_escapes(line) for line in lines]
         shown = [line for line in lines if line.strip()]
@@ -174,6 +183,7 @@ class SerialTail:
         return lines
 
 
+_CURSOR_MOVE = re.compile(r"\x1b\[\d+;\d+H")
 _ESCAPES = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Z0-9]|[\x00-\x08\x0b-\x1f]")
 
 

@@ -15,7 +15,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import libvirt
@@ -57,6 +57,7 @@ class PhaseResult:
     serial_log: Path
     excerpt: tuple[str, ...] = ()  # serial lines quoted on failure
     screenshot: Path | None = None
+    notes: tuple[str, ...] = ()    # error lines that did not end the phase (e.g. a boot-time mount)
 
     @property
     def ok(self) -> bool:
@@ -144,7 +145,9 @@ def boot_test(iso: Path, profile, *, connect: str = vmhost.DEFAULT_URI, firmware
         vmhost.create_volume(pool, volume, vm.disk_gb)
         volumes.append(volume)
         iso_volume = None
-        if not local:   # the other host cannot see our files: upload the ISO, stream the console
+        # Another host cannot see our files, and qemu (user libvirt-qemu) cannot read a private
+        # one: then the ISO goes into the pool as a volume (never chown the user's file).
+        if not local or not _world_readable(iso):
             iso_volume = f"{name}-media.iso"
             volumes.append(iso_volume)
             vmhost.upload_volume(conn, pool, iso_volume, iso)
@@ -188,6 +191,13 @@ def boot_test(iso: Path, profile, *, connect: str = vmhost.DEFAULT_URI, firmware
     return result
 
 
+def _world_readable(path: Path) -> bool:
+    """Can any user read PATH (o+r on it, o+x on every folder above)?"""
+    if not path.stat().st_mode & 0o004:
+        return False
+    return all(parent.stat().st_mode & 0o001 for parent in path.parents)
+
+
 def _with_verdict(result: BootTestResult) -> BootTestResult:
     timing = ", ".join(f"{p.phase} {p.seconds:.0f}s" for p in result.phases if p.outcome != "not-run")
     where = f"{result.profile} {result.firmware}/{result.medium} {result.accel}"
@@ -200,7 +210,7 @@ def _with_verdict(result: BootTestResult) -> BootTestResult:
         else:
             failed = [a.describe() for a in result.assertions if not a.passed]
             line = f"FAIL {where}: {'; '.join(failed)} ({timing})"
-    return BootTestResult(**{**{f: getattr(result, f) for f in result.__dataclass_fields__}, "verdict": line})
+    return replace(result, verdict=line)
 
 
 def _write_artifacts(result: BootTestResult) -> None:
@@ -255,6 +265,7 @@ class _PhaseWatch:
         tail = SerialTail(serial)
         last_activity = started
         last_writes = None
+        notes: list[str] = []
 
         def result(outcome: str, reason: str, *, shot: bool = False) -> PhaseResult:
             screenshot = None
@@ -264,7 +275,7 @@ class _PhaseWatch:
             tail.flush()
             excerpt = tuple(tail_lines(serial, EXCERPT_LINES)) if outcome != "ok" else ()
             return PhaseResult(spec.phase, outcome, reason, time.monotonic() - started, serial,
-                               excerpt, screenshot)
+                               excerpt, screenshot, tuple(notes))
 
         while True:
             now = time.monotonic()
@@ -272,8 +283,10 @@ class _PhaseWatch:
             if lines:
                 last_activity = now
             for line in lines:
-                failure = match_failure(line)
-                if failure is not None:
+                failure = match_failure(line, spec.phase)
+                if failure is not None and not failure.fatal:
+                    notes.append(failure.line)
+                elif failure is not None:
                     time.sleep(FAILURE_GRACE)   # the lines after an error often say why
                     return result("failed", f"{failure.what}: {failure.line}", shot=True)
                 payload = find_report(line) if want_report else None
@@ -288,8 +301,8 @@ class _PhaseWatch:
             current = vmhost.state(dom)
             if current in (libvirt.VIR_DOMAIN_SHUTOFF, libvirt.VIR_DOMAIN_NOSTATE):
                 for line in tail.flush():
-                    failure = match_failure(line)
-                    if failure is not None:
+                    failure = match_failure(line, spec.phase)
+                    if failure is not None and failure.fatal:
                         return result("failed", f"{failure.what}: {failure.line}")
                 if want_report:
                     return result("failed", "the installed system powered off without a KICKGEN-REPORT line")

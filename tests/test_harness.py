@@ -51,6 +51,16 @@ def test_known_failure_lines_are_recognised(line, kind):
     assert found.line == line.strip()
 
 
+def test_installer_errors_end_only_the_install_phase():
+    """While the installed system boots, an installer-style error line is noted, not fatal;
+    a kernel panic or a firmware with nothing to boot ends either phase."""
+    line = "kickgen-standin: ERROR: cannot mount /boot/efi"
+    assert match_failure(line, "install").fatal
+    assert not match_failure(line, "boot").fatal
+    assert match_failure("Kernel panic - not syncing: Attempted to kill init!", "boot").fatal
+    assert match_failure("No bootable device.", "boot").fatal
+
+
 @pytest.mark.parametrize("line", [
     "kickgen-standin: running %post (1 of 6)",
     "kickgen-standin: install complete: poweroff",
@@ -94,9 +104,12 @@ def test_serial_tail_returns_complete_lines_only(tmp_path):
     log.write_bytes(b"one\r\ntw")
     assert tail.read_new() == ["one"]
     with log.open("ab") as out:
-        out.write(b"o\x1b[1;1Hthree\n")
+        out.write(b"o\x1b[0mthree\n")
     assert tail.read_new() == ["twothree"]           # joined, escapes dropped
     assert tail.last_line == "twothree"
+    with log.open("ab") as out:
+        out.write(b"\x1b[11;01HPress ESC in 2 seconds\x1b[11;01HPress ESC in 1 seconds\n")
+    assert tail.read_new() == ["", "Press ESC in 2 seconds", "Press ESC in 1 seconds"]
     with log.open("ab") as out:
         out.write(b"partial")
     assert tail.flush() == ["partial"]

@@ -3,6 +3,7 @@ boot takes seconds, so every outcome of a phase is exercised, and cleanup is che
 
 from __future__ import annotations
 
+import shutil
 import signal
 import subprocess
 import sys
@@ -89,7 +90,14 @@ def test_missing_kickstart_stops_the_install_at_once_with_a_screenshot(fakes, tm
 
 @pytest.mark.timeout(300)
 def test_post_erroronfail_is_an_install_failure_quoting_the_log(fakes, tmp_path):
-    result = boot_test(fakes["post-fails"], _profile(), artifacts=tmp_path)
+    # the ISO in a private folder (pytest's tmp_path is 0700): qemu cannot read it in place, so
+    # the harness uploads it into the pool instead of changing the file's owner
+    private_iso = tmp_path / "private" / "post-fails.iso"
+    private_iso.parent.mkdir(mode=0o700)
+    shutil.copy(fakes["post-fails"], private_iso)
+    result = boot_test(private_iso, _profile(), artifacts=tmp_path)
+    assert result.volumes[-1] == f"{result.name}-media.iso"
+    assert private_iso.stat().st_uid == 0
     install = result.phases[0]
     assert install.outcome == "failed"
     assert install.reason.startswith("a %post --erroronfail script failed: ")

@@ -507,3 +507,61 @@ def test_network_kickstart_is_refused(standin_minimal: Path, tmp_path: Path) -> 
     assert result.matched, result.tail()
     assert ("kickgen-standin: ERROR: the stand-in installer does not fetch over the network (it has none): "
             "ks=http://10.0.2.2/ks.cfg") in result.text
+
+
+KS_UEFI = KS_HEAD + """\
+poweroff
+
+%post
+yum -y install kernel-ml-aufs
+grubby --set-default=/boot/vmlinuz-3.10.5-3.el6.x86_64
+cat >> /etc/rc.d/rc.local <<'EOS'
+echo "KGTEST uefi kernel=$(uname -r) grub_conf=$(readlink /etc/grub.conf) default=$(grubby --default-title)" > /dev/ttyS0
+poweroff
+EOS
+%end
+"""
+
+
+def sata(disk: Path, cdrom: Path | None = None) -> list[str]:
+    """qemu arguments: DISK (and CDROM) on an AHCI controller. Under OVMF the Debian kernel's
+    ata_piix sees no IDE devices here, so UEFI runs put the drives on SATA (as libvirt would)."""
+    args = ["-device", "ahci,id=ahci",
+            "-drive", f"if=none,id=satadisk,file={disk},format=raw",
+            "-device", "ide-hd,drive=satadisk,bus=ahci.0,bootindex=1"]
+    if cdrom is not None:
+        args += ["-drive", f"if=none,id=satacd,file={cdrom},format=raw,media=cdrom,readonly=on",
+                 "-device", "ide-cd,drive=satacd,bus=ahci.1"]
+    return args
+
+
+@pytest.mark.vm
+@pytest.mark.timeout(1200)
+def test_uefi_install_boots_grub_conf_from_the_esp(standin_dvd: Path, tmp_path: Path) -> None:
+    # The installer is started straight from the media's kernel and initrd under OVMF (the EFI
+    # menu path is the media's own test); it must then lay out GPT + ESP and boot through GRUB 2
+    # reading the EL6 grub.conf on the ESP.
+    media = media_with_kickstart(standin_dvd, tmp_path, KS_UEFI, "cdrom:/ks.cfg")
+    subprocess.run(["xorriso", "-osirrox", "on", "-indev", str(media), "-extract", "/isolinux/vmlinuz",
+                    str(tmp_path / "vmlinuz"), "-extract", "/isolinux/initrd.img", str(tmp_path / "initrd.img")],
+                   check=True, capture_output=True)
+    disk = tmp_path / "disk.img"
+    with open(disk, "wb") as f:
+        f.truncate(4 * 1024**3)
+    direct = ["-kernel", str(tmp_path / "vmlinuz"), "-initrd", str(tmp_path / "initrd.img"),
+              "-append", "ks=cdrom:/ks.cfg console=ttyS0,115200n8"]
+    install = boot(cdrom=media, boot_from="disk", firmware="uefi", serial_log=tmp_path / "install.log",
+                   expect=r"kickgen-standin: (install complete|waiting at prompt)", timeout=600,
+                   memory_mb=1024, extra_args=sata(disk, media) + direct)
+    assert install.match == "kickgen-standin: install complete", install.tail()
+    assert "partitioning /dev/sda (GPT label, UEFI): /boot/efi efi 200 MB, /boot ext4 500 MB" in install.text
+    assert "installing the boot loader: GRUB 2 EFI on the ESP (/dev/sda1)" in install.text
+    result = boot(cdrom=media, boot_from="disk", firmware="uefi", serial_log=tmp_path / "boot.log",
+                  timeout=600, memory_mb=1024, extra_args=sata(disk))
+    assert result.exited, result.tail()
+    report = re.search(r"KGTEST uefi kernel=(\S+) grub_conf=(\S+) default=(.*)", result.text)
+    assert report, result.tail()
+    assert not report.group(1).startswith("3.10.5")
+    assert report.group(2) == "../boot/efi/EFI/redhat/grub.conf"
+    assert report.group(3).strip() == "CentOS (3.10.5-3.el6.x86_64)"
+    assert "ERROR" not in result.text

@@ -528,10 +528,12 @@ write_fstab() {
 		echo "# Accessible filesystems, by reference, are maintained under '/dev/disk'"
 		echo "# See man pages fstab(5), findfs(8), mount(8) and/or blkid(8) for more info"
 		echo "#"
+		# / first, then by depth: /boot before /boot/efi.
+		awk '{ print (($2 == "/") ? 0 : gsub("/", "/", $2)), $0 }' "$KS/filesystems" | sort -n -s -k1,1 | cut -d' ' -f2- |
 		awk '{ pass = ($2 == "/") ? 1 : 2
 			if ($3 == "swap") printf "%-23s swap                    swap    defaults        0 0\n", $4
 			else if ($3 == "efi") printf "UUID=%s          %-23s vfat    umask=0077,shortname=winnt 0 0\n", $5, $2
-			else printf "UUID=%s %-23s %-7s defaults        1 %d\n", $5, $2, $3, pass }' "$KS/filesystems"
+			else printf "UUID=%s %-23s %-7s defaults        1 %d\n", $5, $2, $3, pass }' 
 		echo "tmpfs                   /dev/shm                tmpfs   defaults        0 0"
 		echo "devpts                  /dev/pts                devpts  gid=5,mode=620  0 0"
 		echo "sysfs                   /sys                    sysfs   defaults        0 0"
