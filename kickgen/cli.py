@@ -187,6 +187,9 @@ def _add_iso(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--add", action="append", default=[], metavar="SRC:ISO_PATH",
                    help="also put file SRC on the ISO at ISO_PATH (repeatable)")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no closing line")
+    p.add_argument("--no-offline-check", action="store_true",
+                   help="offline profiles: skip the check that the base media plus media.embed hold "
+                        "everything the kickstart installs (run by default; see check-offline)")
     p.set_defaults(func=_cmd_iso)
 
 
@@ -224,6 +227,11 @@ def _cmd_iso(args: argparse.Namespace) -> int:
     embedded = embedded_repos_for(profile)   # offline media: RPMs + repodata under /kickgen/
     if embedded is not None:
         extras += [ExtraFile(f.src, f.iso_path) for f in embedded.files]
+    if profile.media.offline and not args.no_offline_check:
+        # Offline media must install with what it carries: prove it before writing anything.
+        from .offline import check_offline
+
+        check_offline(ks_text, Path(args.base), profile.media.embed).report.require_complete()
     request = RemasterRequest(
         base=Path(args.base), output=Path(args.output), kickstart=ks_text.encode(),
         profile_name=profile.name, boot_label=profile.boot.label, boot_args=tuple(profile.boot.args),

@@ -75,9 +75,6 @@ ROOT_PLACEHOLDERS = {  # ISO root files whose content no stage reads
     "RPM-GPG-KEY-CentOS-Debug-6": "kickgen stand-in media: placeholder, not a key.\n",
     "RPM-GPG-KEY-CentOS-Security-6": "kickgen stand-in media: placeholder, not a key.\n",
     "RPM-GPG-KEY-CentOS-Testing-6": "kickgen stand-in media: placeholder, not a key.\n",
-    "repodata/repomd.xml": '<?xml version="1.0" encoding="UTF-8"?>\n'
-                           '<repomd xmlns="http://linux.duke.edu/metadata/repo">\n'
-                           '  <revision>1385726532</revision>\n</repomd>\n',
     "images/install.img": "kickgen stand-in media: placeholder for the anaconda stage2 image; "
                           "the stand-in installer lives in the initrd.\n",
     "isolinux/memtest": "kickgen stand-in media: placeholder for memtest86+.\n",
@@ -420,6 +417,7 @@ def _stage_tree(inputs: StandinInputs, initrd: Path, tree: Path) -> Path:
         "images/pxeboot/initrd.img": initrd.read_bytes(),
     }
     files.update({k: v.encode() for k, v in ROOT_PLACEHOLDERS.items()})
+    files.update(dict(base_repodata(inputs.epoch)))
     files.update({f"isolinux/{n}": (SYSLINUX_BIOS / n).read_bytes() for n in SYSLINUX_MODULES})
     if inputs.variant == "dvd":
         files["EFI/BOOT/BOOTX64.conf"] = (recipe / "BOOTX64.conf").read_bytes()
@@ -453,6 +451,63 @@ def _normalise(tree: Path, epoch: int) -> None:
         os.utime(path, (epoch, epoch), follow_symlinks=False)
     tree.chmod(0o755)
     os.utime(tree, (epoch, epoch))
+
+
+# --- the media's own yum repository -------------------------------------------------------------
+
+BASE_REPO_RECIPE = RECIPE_DIR / "base-repo.txt"
+BASE_DB_DIR = SYSROOT_DIR / "var" / "lib" / "rpm" / "standin"
+
+
+def base_repodata(epoch: int = DEFAULT_EPOCH) -> tuple[tuple[str, bytes], ...]:
+    """`repodata/` of the stand-in media (metadata only, plain file names): the packages and
+    groups of vm/standin/build/base-repo.txt, versions from the stand-in base system or catalogue.
+    What `kickgen check-offline --base` and the stand-in yum (file:// repos) read."""
+    from .rpmheader import Capability, PackageFile, RpmPackage
+    from .yumrepo import render_repodata
+
+    packages, groups = [], []
+    for lineno, line in enumerate(BASE_REPO_RECIPE.read_text().splitlines(), 1):
+        words = line.partition("#")[0].split()
+        where = f"{BASE_REPO_RECIPE}:{lineno}"
+        if not words:
+            continue
+        if words[0] == "group" and len(words) >= 3 and ":" in line:
+            head, _, members = line.partition("#")[0].partition(":")
+            gid, gname = head.split()[1], " ".join(head.split()[2:])
+            groups.append((gid, gname, members.split()))
+            continue
+        if words[0] != "package" or len(words) < 2:
+            raise InternalError(f"{where}: expected 'package NAME ...' or 'group ID NAME: ...'")
+        name, rest = words[1], words[2:]
+        options = dict(w.split("=", 1) for w in rest if "=" in w)
+        plain = [w for w in rest if "=" not in w]
+        if plain:
+            version, _, release = plain[0].partition("-")
+            arch = plain[1]
+        else:
+            meta = next((m for m in (BASE_DB_DIR / name, PACKAGES_DIR / name / "meta") if m.is_file()), None)
+            if meta is None:
+                raise InternalError(f"{where}: {name} is neither in the stand-in base system nor in "
+                                    "the catalogue: give VERSION-RELEASE ARCH")
+            fields = dict(item.split("=", 1) for item in meta.read_text().splitlines() if "=" in item)
+            version, release, arch = fields["version"], fields["release"], fields["arch"]
+        nevra = f"{name}-{version}-{release}.{arch}"
+        packages.append(RpmPackage(
+            name=name, epoch="0", version=version, release=release, arch=arch,
+            sha256=hashlib.sha256(f"kickgen stand-in {nevra}".encode()).hexdigest(),
+            location=f"Packages/{nevra}.rpm", summary=f"{name} (kickgen stand-in: metadata only)",
+            time_build=epoch, time_file=epoch,
+            provides=(Capability(name, "EQ", "0", version, release),),
+            requires=tuple(Capability(r) for r in options.get("requires", "").split(",") if r),
+            files=tuple(PackageFile(f) for f in options.get("files", "").split(",") if f)))
+    comps = ['<?xml version="1.0" encoding="UTF-8"?>\n<comps>\n']
+    for gid, gname, members in groups:
+        comps.append(f"  <group>\n    <id>{gid}</id>\n    <name>{gname}</name>\n    <packagelist>\n")
+        comps += [f'      <packagereq type="mandatory">{m}</packagereq>\n' for m in members]
+        comps.append("    </packagelist>\n  </group>\n")
+    comps.append("</comps>\n")
+    return render_repodata(packages, comps="".join(comps).encode(), timestamp=epoch, unique_names=False)
 
 
 # --- EFI --------------------------------------------------------------------------------------

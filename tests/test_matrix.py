@@ -3,6 +3,7 @@ cases side by side on qemu:///system with the fake media of the harness tests.""
 
 from __future__ import annotations
 
+import json
 import textwrap
 import xml.etree.ElementTree as ET
 
@@ -12,7 +13,7 @@ from harness_fakes import fake_installer_iso, fake_system_iso
 from kickgen import BUILD_DIR, PROJECT_ROOT, vmhost
 from kickgen.cli import main
 from kickgen.errors import UsageError
-from kickgen.matrix import load_matrix, run_matrix, summary_table
+from kickgen.matrix import load_matrix
 
 
 def _write(tmp_path, text: str):
@@ -67,8 +68,8 @@ def test_matrix_cli_usage_error_exits_2(tmp_path, capsys):
 
 @pytest.mark.vm
 @pytest.mark.timeout(400)
-def test_cases_spread_over_two_hosts_into_one_junit(tmp_path):
-    """Two libvirt URIs (the second through the remote driver), one worker each."""
+def test_cases_spread_over_two_hosts_into_one_junit(tmp_path, capsys):
+    """`kickgen matrix` over two libvirt URIs (the second through the remote driver), one worker each."""
     out = BUILD_DIR / "harness-fakes"
     iso = fake_installer_iso(out, "ok", fake_system_iso(out, profile="standin-docker"))
     path = _write(tmp_path, f"""
@@ -85,29 +86,32 @@ def test_cases_spread_over_two_hosts_into_one_junit(tmp_path):
         timeout_install: 180
         timeout_boot: 180
     """)
-    outcome = run_matrix(load_matrix(path), artifacts=tmp_path / "artifacts")
-    by_id = {o.case.id: o for o in outcome.outcomes}
-    assert by_id["standin-docker/bios/cd"].passed, by_id["standin-docker/bios/cd"].verdict
-    assert by_id["standin-docker/bios/usb"].passed, by_id["standin-docker/bios/usb"].verdict
-    broken = by_id["no-such-profile/bios/cd"]
-    assert broken.result is None and "no-such-profile" in broken.error
-    assert not outcome.passed and outcome.exit_code == 1
-    assert outcome.verdict.startswith("FAIL matrix matrix.yaml: 2/3 cases passed")
+    artifacts = tmp_path / "artifacts"
+    code = main(["matrix", str(path), "--artifacts", str(artifacts), "--quiet"])
+    printed = capsys.readouterr().out
+    assert code == 1                                   # one case could not run
+    assert f"junit: {artifacts / 'junit.xml'}" in printed
+    assert printed.rstrip().endswith("cases passed" + printed.rstrip().split("cases passed")[-1])
+    assert "FAIL matrix matrix.yaml: 2/3 cases passed" in printed
 
-    suites = ET.parse(outcome.junit).getroot().findall("testsuite")
+    suites = ET.parse(artifacts / "junit.xml").getroot().findall("testsuite")
     assert [s.get("name").split(" on ")[0] for s in suites] == [
         "standin-docker/bios/cd", "standin-docker/bios/usb", "no-such-profile/bios/cd"]
-    assert suites[2].get("failures") == "1"
-    table = summary_table(outcome).splitlines()
+    assert [s.get("failures") for s in suites] == ["0", "0", "1"]
+    assert "profile 'no-such-profile'" in suites[2].find("testcase/failure").get("message") or \
+        "no-such-profile" in suites[2].find("testcase/failure").get("message")
+    table = (artifacts / "summary.txt").read_text().splitlines()
     assert table[0].split() == ["case", "host", "accel", "install", "boot", "result"]
     rows = {line.split()[0]: line.split() for line in table[2:5]}
     assert rows["standin-docker/bios/cd"][-1] == rows["standin-docker/bios/usb"][-1] == "PASS"
     assert rows["no-such-profile/bios/cd"][-1] == "ERROR"
-    assert {o.host for o in outcome.outcomes} <= {"qemu:///system", "qemu+unix:///system"}
+    assert {row[1] for row in rows.values()} <= {"qemu:///system", "qemu+unix:///system"}
+    assert "\n".join(table[:5]) in printed            # the same table on stdout
+
     conn = vmhost.connect(vmhost.DEFAULT_URI)
     try:
-        for o in outcome.outcomes:
-            if o.result is not None:
-                assert vmhost.leftovers(conn, prefix=o.result.name) == []
+        for case in ("standin-docker-bios-cd", "standin-docker-bios-usb"):
+            name = json.loads((artifacts / case / "report.json").read_text())["name"]
+            assert vmhost.leftovers(conn, prefix=name) == []
     finally:
         conn.close()

@@ -39,6 +39,8 @@ COMMON_FILES = {
     "/RPM-GPG-KEY-CentOS-6", "/RPM-GPG-KEY-CentOS-Debug-6", "/RPM-GPG-KEY-CentOS-Security-6",
     "/RPM-GPG-KEY-CentOS-Testing-6", "/TRANS.TBL",
     "/Packages", "/Packages/TRANS.TBL", "/repodata", "/repodata/TRANS.TBL", "/repodata/repomd.xml",
+    "/repodata/primary.xml.gz", "/repodata/filelists.xml.gz", "/repodata/other.xml.gz",
+    "/repodata/comps.xml", "/repodata/comps.xml.gz",
     "/images", "/images/TRANS.TBL", "/images/install.img",
     "/images/pxeboot", "/images/pxeboot/TRANS.TBL", "/images/pxeboot/vmlinuz", "/images/pxeboot/initrd.img",
     "/isolinux", "/isolinux/TRANS.TBL", "/isolinux/boot.cat", "/isolinux/boot.msg", "/isolinux/grub.conf",
