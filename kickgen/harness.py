@@ -157,7 +157,7 @@ def boot_test(iso: Path, profile, *, connect: str = vmhost.DEFAULT_URI, firmware
                           serial_log=str(artifacts / "install-serial.log"),
                           memory_mb=vm.memory_mb, vcpus=vm.vcpus, network=network,
                           iso_volume=iso_volume, serial="file" if local else "pty")
-        watch = _PhaseWatch(conn, name, chosen.label, artifacts, stall, progress)
+        watch = _PhaseWatch(conn, connect, name, chosen.label, artifacts, stall, progress)
 
         install = watch.run(spec, timeouts["install"], want_report=False)
         phases.append(install)
@@ -230,9 +230,10 @@ def _write_artifacts(result: BootTestResult) -> None:
 class _PhaseWatch:
     """Runs one phase: define, start, watch serial + disk until it ends, a failure, a stall or the timeout."""
 
-    def __init__(self, conn: libvirt.virConnect, run: str, accel: str, artifacts: Path,
+    def __init__(self, conn: libvirt.virConnect, uri: str, run: str, accel: str, artifacts: Path,
                  stall_seconds: int, progress: ProgressFn | None):
         self.conn = conn
+        self.uri = uri
         self.run_name = run
         self.accel = accel
         self.artifacts = artifacts
@@ -251,7 +252,7 @@ class _PhaseWatch:
             vmhost.start(dom, spec.phase)
             return self._watch(dom, spec, timeout, want_report, started)
         vmhost.start(dom, spec.phase, paused=True)   # console first, so no line is lost
-        recorder = vmhost.ConsoleRecorder(self.conn, dom, serial)
+        recorder = vmhost.ConsoleRecorder(self.uri, spec.name, serial)
         try:
             vmhost.resume(dom, spec.phase)
             return self._watch(dom, spec, timeout, want_report, started)

@@ -114,18 +114,23 @@ def upload_volume(conn: libvirt.virConnect, pool: libvirt.virStoragePool, name: 
 class ConsoleRecorder:
     """Copies a domain's serial console (a libvirt stream) into a local file, in a thread.
 
-    Used for remote hosts, where qemu's own serial file would sit on the other machine.
-    Open it while the domain is paused so no early line is lost."""
+    Used for remote hosts, where qemu's own serial file would sit on the other machine. Open it
+    while the domain is paused so no early line is lost. The stream gets a connection of its
+    own: a blocking read waits inside the remote driver and would hold up (e.g.) a destroy
+    sent on the same connection. Stopping the domain ends the stream."""
 
-    def __init__(self, conn: libvirt.virConnect, dom: libvirt.virDomain, path: Path):
-        self._stream = conn.newStream(0)
+    def __init__(self, uri: str, domain_name: str, path: Path):
+        self._conn = connect(uri)
         self._path = path
         try:
+            dom = self._conn.lookupByName(domain_name)
+            self._stream = self._conn.newStream(0)
             dom.openConsole(None, self._stream, libvirt.VIR_DOMAIN_CONSOLE_FORCE)
         except libvirt.libvirtError as exc:
-            raise HarnessError(f"cannot open the serial console of {dom.name()}: "
+            self._conn.close()
+            raise HarnessError(f"cannot open the serial console of {domain_name}: "
                                f"{exc.get_error_message()}") from None
-        self._thread = threading.Thread(target=self._copy, name=f"console-{dom.name()}", daemon=True)
+        self._thread = threading.Thread(target=self._copy, name=f"console-{domain_name}", daemon=True)
         self._thread.start()
 
     def _copy(self) -> None:
@@ -134,18 +139,22 @@ class ConsoleRecorder:
                 while True:
                     data = self._stream.recv(65536)
                     if not data or isinstance(data, int):
-                        return
+                        break
                     out.write(data)
                     out.flush()
             except libvirt.libvirtError as exc:   # the domain went away: the console ends
                 log.debug("console %s: %s", self._path, exc.get_error_message())
-
-    def close(self) -> None:
-        self._thread.join(timeout=5)
         try:
             self._stream.abort()
+            self._conn.close()
         except libvirt.libvirtError:
             pass
+
+    def close(self) -> None:
+        """Wait for the end of the stream (call after stopping the domain)."""
+        self._thread.join(timeout=10)
+        if self._thread.is_alive():
+            log.warning("console reader of %s did not end; left to exit with kickgen", self._path)
 
 
 def define(conn: libvirt.virConnect, xml: str, what: str) -> libvirt.virDomain:
@@ -223,9 +232,13 @@ def cleanup(conn: libvirt.virConnect, name: str, volumes: list[str]) -> list[str
     except libvirt.libvirtError:
         dom = None
     if dom is not None:
+        try:
+            persistent = dom.isPersistent()   # ask first: a transient domain is gone once stopped
+        except libvirt.libvirtError:
+            persistent = False
         stop(dom)
         try:
-            if dom.isPersistent():
+            if persistent:
                 dom.undefineFlags(libvirt.VIR_DOMAIN_UNDEFINE_NVRAM
                                   | libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
                                   | libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA)
@@ -329,7 +342,7 @@ def _probe_kvm(conn: libvirt.virConnect, uri: str) -> Accel:
         except libvirt.libvirtError as exc:
             return Accel("qemu", f"TCG: KVM guest did not start ({exc.get_error_message()})")
         if not local:
-            recorder = ConsoleRecorder(conn, dom, serial)
+            recorder = ConsoleRecorder(uri, name, serial)
             dom.resume()
         return _await_probe(dom, serial)
     finally:

@@ -177,3 +177,14 @@ def test_remote_driver_uploads_the_iso_and_streams_the_console(fakes, tmp_path):
     assert "kickgen-standin: install complete: poweroff" in (tmp_path / "install-serial.log").read_text()
     assert "KICKGEN-REPORT v1" in (tmp_path / "boot-serial.log").read_text()
     _assert_nothing_left(result)
+
+
+@pytest.mark.timeout(300)
+def test_remote_driver_run_stopped_by_kickgen_ends_cleanly(fakes, tmp_path):
+    """The guest waits forever at the prompt: kickgen destroys it while the console stream is
+    still open (a blocking read on the command connection would hang here)."""
+    result = boot_test(fakes["no-kickstart"], _profile(), connect="qemu+unix:///system", artifacts=tmp_path)
+    assert result.phases[0].outcome == "failed"
+    assert "kickstart file not found" in result.phases[0].reason
+    assert "kickgen-standin: waiting at prompt" in (tmp_path / "install-serial.log").read_text()
+    _assert_nothing_left(result)

@@ -91,15 +91,13 @@ def test_cases_spread_over_two_hosts_into_one_junit(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert code == 1                                   # one case could not run
     assert f"junit: {artifacts / 'junit.xml'}" in printed
-    assert printed.rstrip().endswith("cases passed" + printed.rstrip().split("cases passed")[-1])
     assert "FAIL matrix matrix.yaml: 2/3 cases passed" in printed
 
     suites = ET.parse(artifacts / "junit.xml").getroot().findall("testsuite")
     assert [s.get("name").split(" on ")[0] for s in suites] == [
         "standin-docker/bios/cd", "standin-docker/bios/usb", "no-such-profile/bios/cd"]
     assert [s.get("failures") for s in suites] == ["0", "0", "1"]
-    assert "profile 'no-such-profile'" in suites[2].find("testcase/failure").get("message") or \
-        "no-such-profile" in suites[2].find("testcase/failure").get("message")
+    assert "no-such-profile" in suites[2].find("testcase/failure").get("message")
     table = (artifacts / "summary.txt").read_text().splitlines()
     assert table[0].split() == ["case", "host", "accel", "install", "boot", "result"]
     rows = {line.split()[0]: line.split() for line in table[2:5]}
