@@ -194,56 +194,28 @@ def _add_iso(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_iso(args: argparse.Namespace) -> int:
-    import hashlib
     from pathlib import Path
 
     from .errors import UsageError
+    from .pipeline import build_media, parse_add
     from .profile import load_profile
-    from .offline import embedded_repos_for
-    from .remaster import ExtraFile, RemasterRequest, remaster
-    from .render import render_kickstart
 
     profile = load_profile(args.profile, args.set)
+    kickstart = None
     if args.ks:
         try:
-            ks_text = Path(args.ks).read_text()
+            kickstart = Path(args.ks).read_text()
         except (OSError, UnicodeDecodeError) as exc:
             raise UsageError(f"--ks {args.ks}: cannot read the kickstart: {exc}") from None
-    else:
-        # A salt derived from the profile keeps the ISO reproducible (no random salt here).
-        salt = hashlib.sha256(repr(profile).encode()).hexdigest()[:16]
-        ks_text = render_kickstart(profile, salt=salt).text
-    _validate_kickstart(ks_text, args.ks or f"{profile.name} (rendered)")
-    extras = []
-    for media_file in profile.media.add:
-        src = Path(media_file.src)
-        extras.append(ExtraFile(src if src.is_absolute() else profile.source.parent / src, media_file.dest))
-    for item in args.add:
-        src, sep, dest = item.rpartition(":")
-        if not sep or not src or not dest.startswith("/"):
-            raise UsageError(f"--add {item}: expected SRC:ISO_PATH with an absolute ISO_PATH, "
-                             "e.g. files/a.rpm:/extra/a.rpm")
-        extras.append(ExtraFile(Path(src), dest))
-    embedded = embedded_repos_for(profile)   # offline media: RPMs + repodata under /kickgen/
-    if embedded is not None:
-        extras += [ExtraFile(f.src, f.iso_path) for f in embedded.files]
-    if profile.media.offline and not args.no_offline_check:
-        # Offline media must install with what it carries: prove it before writing anything.
-        from .offline import check_offline
-
-        check_offline(ks_text, Path(args.base), profile.media.embed).report.require_complete()
-    request = RemasterRequest(
-        base=Path(args.base), output=Path(args.output), kickstart=ks_text.encode(),
-        profile_name=profile.name, boot_label=profile.boot.label, boot_args=tuple(profile.boot.args),
-        boot_timeout=profile.boot.timeout, boot_default=profile.boot.default,
-        volume_id=profile.media.volume_id, extra_files=tuple(extras),
-        embedded=tuple(e.as_dict() for e in embedded.manifest) if embedded else ())
+    add = [parse_add(item) for item in args.add]
+    build = dict(kickstart=kickstart, kickstart_source=args.ks, add=add,
+                 offline_check=not args.no_offline_check)
     from rich.console import Console
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 
     console = Console(stderr=True)
     if args.quiet or not console.is_terminal:  # a bar only where someone watches it
-        result = remaster(request)
+        result = build_media(profile, Path(args.base), Path(args.output), **build)
     else:
         with Progress(TextColumn("{task.description:<14}"), BarColumn(), DownloadColumn(),
                       TimeElapsedColumn(), console=console, transient=True) as bar:
@@ -255,18 +227,12 @@ def _cmd_iso(args: argparse.Namespace) -> int:
                     tasks[stage] = bar.add_task(label, total=total)
                 bar.update(tasks[stage], completed=done, total=total)
 
-            result = remaster(request, progress)
+            result = build_media(profile, Path(args.base), Path(args.output), progress=progress, **build)
     if args.quiet:
         return 0
     print(f"wrote {result.output} ({result.size / 2**20:.1f} MiB) in {result.seconds:.1f} s; "
           f"manifest {result.manifest.name}; volume {result.volume_id}; hybrid {result.hybrid}")
     return 0
-
-
-def _validate_kickstart(text: str, source: str) -> None:
-    from .validate import validate_kickstart
-
-    validate_kickstart(text, source)
 
 
 def _add_inspect(sub: argparse._SubParsersAction) -> None:

@@ -4,8 +4,9 @@
     outcome = run_matrix(plan)        # one JUnit file, one summary table
 
 Hosts are libvirt URIs (libvirt's remote driver reaches other machines; no agents of ours);
-each runs up to `parallel` cases at once. Every profile is remastered once from the base ISO
-(or given an already remastered `iso:`), then its cases are queued.
+each runs up to `parallel` cases at once. Every profile is remastered from the base ISO once
+per medium (USB-stick cases get media whose USB entry is the default), or given an already
+remastered `iso:`, then its cases are queued.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from . import BUILD_DIR
 from .errors import KickgenError, UsageError
 from .harness import BootTestResult, ProgressFn, boot_test
 from .libvirt_domain import FIRMWARES, MEDIA
+from .pipeline import build_media
 from .report import JUnitCase, junit_xml, write_atomic
 from .vmhost import DEFAULT_URI
 
@@ -214,18 +216,22 @@ def run_matrix(plan: MatrixPlan, *, artifacts: Path | None = None, accel: str = 
     artifacts = Path(artifacts or BUILD_DIR / "matrix" / time.strftime("%Y%m%d-%H%M%S")).resolve()
     artifacts.mkdir(parents=True, exist_ok=True)
 
-    # profile entry -> (profile, ISO, kickstart sha256 or None), or why it cannot run
-    prepared: dict[ProfileEntry, tuple[object, Path, str | None] | str] = {}
-    for entry in dict.fromkeys(case.entry for case in plan.cases):
+    # (profile entry, medium) -> (profile, ISO, kickstart sha256 or None), or why it cannot run.
+    # A USB-stick case boots the media's USB entry (ks=hd:LABEL=...), so it gets its own copy
+    # of the media with that entry as the default.
+    prepared: dict[tuple[ProfileEntry, str], tuple[object, Path, str | None] | str] = {}
+    for entry, medium in dict.fromkeys((case.entry, case.medium) for case in plan.cases):
         try:
             profile = load_profile(entry.ref, entry.overrides)
             if entry.iso is not None:
-                prepared[entry] = (profile, entry.iso, None)
+                prepared[entry, medium] = (profile, entry.iso, None)
             else:
-                made = remaster_profile(plan.base_iso, profile, artifacts / "media" / f"{_slug(entry.label)}.iso")
-                prepared[entry] = (profile, made.output, made.ks_sha256)
+                out = artifacts / "media" / f"{_slug(entry.label)}-{medium}.iso"
+                out.parent.mkdir(parents=True, exist_ok=True)
+                made = build_media(profile, plan.base_iso, out, boot_default="usb" if medium == "usb" else "cd")
+                prepared[entry, medium] = (profile, made.output, made.ks_sha256)
         except KickgenError as exc:
-            prepared[entry] = exc.message
+            prepared[entry, medium] = exc.message
 
     todo: queue.Queue[Case] = queue.Queue()
     for case in plan.cases:
@@ -240,7 +246,7 @@ def run_matrix(plan: MatrixPlan, *, artifacts: Path | None = None, accel: str = 
             except queue.Empty:
                 return
             began = time.monotonic()
-            ready = prepared[case.entry]
+            ready = prepared[case.entry, case.medium]
             if isinstance(ready, str):
                 outcome = CaseOutcome(case, host.uri, None, ready)
             else:
@@ -280,26 +286,6 @@ def run_matrix(plan: MatrixPlan, *, artifacts: Path | None = None, accel: str = 
     result = MatrixOutcome(plan, ordered, junit, artifacts, time.monotonic() - started)
     write_atomic(artifacts / "summary.txt", summary_table(result) + "\n" + result.verdict + "\n")
     return result
-
-
-def remaster_profile(base_iso: Path, profile, out: Path):
-    """Render PROFILE's kickstart, validate it and remaster BASE_ISO into OUT (as `kickgen iso`)."""
-    import hashlib
-
-    from .remaster import ExtraFile, RemasterRequest, remaster
-    from .render import render_kickstart
-    from .validate import validate_kickstart
-
-    salt = hashlib.sha256(repr(profile).encode()).hexdigest()[:16]   # reproducible, as `kickgen iso`
-    text = render_kickstart(profile, salt=salt).text
-    validate_kickstart(text, f"{profile.name} (rendered)")
-    extras = tuple(ExtraFile(m.src if Path(m.src).is_absolute() else profile.source.parent / m.src, m.dest)
-                   for m in profile.media.add)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    return remaster(RemasterRequest(
-        base=Path(base_iso), output=out, kickstart=text.encode(), profile_name=profile.name,
-        boot_label=profile.boot.label, boot_args=tuple(profile.boot.args), boot_timeout=profile.boot.timeout,
-        boot_default=profile.boot.default, volume_id=profile.media.volume_id, extra_files=extras))
 
 
 def _slug(text: str) -> str:

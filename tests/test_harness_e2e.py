@@ -12,7 +12,7 @@ import pytest
 
 from kickgen import BUILD_DIR, vmhost
 from kickgen.harness import boot_test
-from kickgen.matrix import remaster_profile
+from kickgen.pipeline import build_media
 from kickgen.profile import load_profile
 from kickgen.render import render_kickstart
 
@@ -24,7 +24,7 @@ FAILING_POST = ('scripts.post=[{name: e2e-fail, erroronfail: true, '
 
 def _remastered(standin_dvd, name: str, *overrides: str):
     profile = load_profile("standin-docker", overrides)
-    made = remaster_profile(standin_dvd, profile, MEDIA / f"{name}.iso")
+    made = build_media(profile, standin_dvd, MEDIA / f"{name}.iso")
     return profile, made
 
 
@@ -58,12 +58,9 @@ def test_demo_path_passes_on_bios_cd(demo_media, tmp_path):
 # Under UEFI, EL6 keeps grub.conf at /boot/efi/EFI/redhat/grub.conf; the aufs-kernel %post step
 # still looks for /boot/grub/grub.conf there and fails the install. Until it handles that, the
 # UEFI case leaves the boot default alone (and does not check it).
-UEFI_WORKAROUND = ("aufs_kernel.make_default=false", "expect.default_entry=null")
-
-
 @pytest.mark.timeout(1500)
 def test_uefi_run_passes(standin_dvd, tmp_path):
-    profile, made = _remastered(standin_dvd, "standin-docker-uefi", *UEFI_WORKAROUND)
+    profile, made = _remastered(standin_dvd, "standin-docker-uefi")
     result = boot_test(made.output, profile, firmware="uefi", ks_sha256=made.ks_sha256, artifacts=tmp_path)
     assert result.passed, f"{result.verdict}\n" + "\n".join(result.phases[0].excerpt + result.phases[-1].excerpt)
     assert "<loader readonly='yes' type='pflash'>" in (tmp_path / "install-domain.xml").read_text()

@@ -1,0 +1,63 @@
+"""Profile -> install media: the stages `kickgen iso` (and the nightly matrix) run, in order.
+
+  render the kickstart (or take a ready one) -> validate it -> gather the extra files
+  (profile `media.add`, `--add`, embedded offline repos) -> prove offline media complete
+  -> remaster the base ISO.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from pathlib import Path
+
+from .errors import UsageError
+from .offline import check_offline, embedded_repos_for
+from .profile import Profile
+from .remaster import ExtraFile, Progress, RemasterRequest, RemasterResult, remaster
+from .render import render_kickstart
+from .validate import validate_kickstart
+
+
+def kickstart_for(profile: Profile) -> str:
+    """The profile's kickstart with a salt derived from the profile: the same profile gives the
+    same bytes, so a remastered ISO is reproducible (no random salt at remaster time)."""
+    salt = hashlib.sha256(repr(profile).encode()).hexdigest()[:16]
+    return render_kickstart(profile, salt=salt).text
+
+
+def parse_add(item: str) -> ExtraFile:
+    """`--add SRC:ISO_PATH` -> ExtraFile."""
+    src, sep, dest = item.rpartition(":")
+    if not sep or not src or not dest.startswith("/"):
+        raise UsageError(f"--add {item}: expected SRC:ISO_PATH with an absolute ISO_PATH, "
+                         "e.g. files/a.rpm:/extra/a.rpm")
+    return ExtraFile(Path(src), dest)
+
+
+def build_media(profile: Profile, base: Path, output: Path, *, kickstart: str | None = None,
+                kickstart_source: str | None = None, add: Sequence[ExtraFile] = (),
+                boot_default: str | None = None, offline_check: bool = True,
+                progress: Progress | None = None) -> RemasterResult:
+    """Remaster BASE into OUTPUT so it installs PROFILE unattended (or KICKSTART, when given).
+
+    `boot_default` ("cd"|"usb") overrides the profile's `boot.default` (the matrix builds a
+    USB-stick copy of each profile's media this way)."""
+    text = kickstart if kickstart is not None else kickstart_for(profile)
+    validate_kickstart(text, kickstart_source or f"{profile.name} (rendered)")
+    extras = [ExtraFile(m.src if Path(m.src).is_absolute() else profile.source.parent / m.src, m.dest)
+              for m in profile.media.add]
+    extras += add
+    embedded = embedded_repos_for(profile)   # offline media: RPMs + repodata under /kickgen/
+    if embedded is not None:
+        extras += [ExtraFile(f.src, f.iso_path) for f in embedded.files]
+    if profile.media.offline and offline_check:
+        # Offline media must install with what it carries: prove it before writing anything.
+        check_offline(text, Path(base), profile.media.embed).report.require_complete()
+    request = RemasterRequest(
+        base=Path(base), output=Path(output), kickstart=text.encode(), profile_name=profile.name,
+        boot_label=profile.boot.label, boot_args=tuple(profile.boot.args),
+        boot_timeout=profile.boot.timeout, boot_default=boot_default or profile.boot.default,
+        volume_id=profile.media.volume_id, extra_files=tuple(extras),
+        embedded=tuple(e.as_dict() for e in embedded.manifest) if embedded else ())
+    return remaster(request, progress)
