@@ -402,7 +402,7 @@ def _newc_archive(entries: dict[str, CpioEntry], mtime: int) -> bytes:
 # --- ISO tree ---------------------------------------------------------------------------------
 
 def _stage_tree(inputs: StandinInputs, initrd: Path, tree: Path) -> Path:
-    """The CentOS 6.5 DVD/minimal layout (el6-facts section 1) around our kernel and initrd."""
+    """The CentOS 6.5 DVD/minimal layout around our kernel and initrd."""
     recipe = RECIPE_DIR
     files: dict[str, bytes] = {
         ".discinfo": (recipe / "discinfo").read_bytes(),

@@ -23,7 +23,7 @@ from qemu_boot import boot
 
 INSTALLER_STARTING = r"kickgen-standin: installer starting \(ks=(?P<ks>[^)]*)\)"
 
-# sha256 of the stock 6.5 texts (el6-facts section 1), so an edit of the recipe copies shows here.
+# sha256 of the stock 6.5 texts, so an edit of the recipe copies shows here.
 STOCK_ISOLINUX_CFG_SHA256 = "d1934dfafcf23c7472d95956e8ff55512d958a42185789f436e49bafeecbdd24"
 STOCK_BOOTX64_CONF_LINES = [
     "#debug --graphics", "default=0", "splashimage=/EFI/BOOT/splash.xpm.gz", "timeout 5", "hiddenmenu",
