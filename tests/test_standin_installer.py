@@ -144,6 +144,7 @@ def make_standin_root(root: Path) -> Path:
     (root / "boot/grub/grub.conf").write_text(GRUB_CONF)
     (root / f"boot/vmlinuz-{HOST_KERNEL_RELEASE}").write_bytes(b"stand-in kernel image\n")
     (root / f"boot/initramfs-{HOST_KERNEL_RELEASE}.img").write_bytes(b"stand-in initramfs\n")
+    (root / "etc/sysconfig").mkdir(exist_ok=True)   # git keeps no empty folder
     (root / "etc/sysconfig/kernel").write_text("UPDATEDEFAULT=yes\nDEFAULTKERNEL=kernel\n")
     return root
 
