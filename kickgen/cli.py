@@ -35,6 +35,7 @@ def _add_render(sub: argparse._SubParsersAction) -> None:
 def _cmd_render(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from .atomicfile import write_text
     from .profile import load_profile
     from .render import render_kickstart
     from .validate import validate_kickstart
@@ -43,34 +44,12 @@ def _cmd_render(args: argparse.Namespace) -> int:
     if not args.no_validate:
         validate_kickstart(kickstart.text, f"<{kickstart.profile_name}.ks>")
     if args.output:
-        _write_atomically(Path(args.output), kickstart.text)
+        write_text(Path(args.output), kickstart.text)
         print(f"kickgen: wrote {args.output} (profile {kickstart.profile_name}, "
               f"sha256 {kickstart.sha256})", file=sys.stderr)
     else:
         sys.stdout.write(kickstart.text)
     return 0
-
-
-def _write_atomically(path, text: str) -> None:
-    """Temp file in the destination folder, then rename: never a half-written output."""
-    import os
-    import tempfile
-
-    from .errors import UsageError
-
-    folder = path.parent if str(path.parent) else None
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    except OSError as exc:
-        raise UsageError(f"cannot write {path}: {exc.strerror}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
 
 
 def _add_validate(sub: argparse._SubParsersAction) -> None:

@@ -24,7 +24,8 @@ from . import BUILD_DIR, vmhost
 from .console import BootReport, SerialTail, find_report, match_failure, parse_report, tail_lines
 from .errors import HarnessError, UsageError
 from .libvirt_domain import FIRMWARES, MEDIA, DomainSpec, render_domain_xml
-from .report import Assertion, JUnitCase, check_expectations, junit_xml, write_atomic, write_json
+from .atomicfile import write_json, write_text
+from .report import Assertion, JUnitCase, check_expectations, junit_xml
 
 log = logging.getLogger(__name__)
 
@@ -223,8 +224,8 @@ def _write_artifacts(result: BootTestResult) -> None:
         "report": result.report.raw if result.report else None,
         "assertions": [asdict(a) for a in result.assertions],
     })
-    write_atomic(out / "junit.xml", junit_xml([(f"kickgen boot-test {result.name}", result.junit_cases())]))
-    write_atomic(out / "verdict.txt", result.verdict + "\n")
+    write_text(out / "junit.xml", junit_xml([(f"kickgen boot-test {result.name}", result.junit_cases())]))
+    write_text(out / "verdict.txt", result.verdict + "\n")
 
 
 class _PhaseWatch:
@@ -245,7 +246,7 @@ class _PhaseWatch:
         serial = Path(spec.serial_log)
         serial.unlink(missing_ok=True)
         xml = render_domain_xml(spec)
-        write_atomic(self.artifacts / f"{spec.phase}-domain.xml", xml)
+        write_text(self.artifacts / f"{spec.phase}-domain.xml", xml)
         dom = vmhost.define(self.conn, xml, spec.phase)
         started = time.monotonic()
         if spec.serial == "file":

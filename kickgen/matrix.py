@@ -26,7 +26,8 @@ from .errors import KickgenError, UsageError
 from .harness import BootTestResult, ProgressFn, boot_test
 from .libvirt_domain import FIRMWARES, MEDIA
 from .pipeline import build_media
-from .report import JUnitCase, junit_xml, write_atomic
+from .atomicfile import write_text
+from .report import JUnitCase, junit_xml
 from .vmhost import DEFAULT_URI
 
 
@@ -282,9 +283,9 @@ def run_matrix(plan: MatrixPlan, *, artifacts: Path | None = None, accel: str = 
             cases = [JUnitCase(f"kickgen.{outcome.case.entry.label}.{outcome.case.firmware}-{outcome.case.medium}",
                                "setup", outcome.seconds, failure=outcome.error)]
         suites.append((f"{outcome.case.id} on {outcome.host}", cases))
-    junit = write_atomic(artifacts / "junit.xml", junit_xml(suites))
+    junit = write_text(artifacts / "junit.xml", junit_xml(suites))
     result = MatrixOutcome(plan, ordered, junit, artifacts, time.monotonic() - started)
-    write_atomic(artifacts / "summary.txt", summary_table(result) + "\n" + result.verdict + "\n")
+    write_text(artifacts / "summary.txt", summary_table(result) + "\n" + result.verdict + "\n")
     return result
 
 

@@ -11,7 +11,6 @@ The base image is only read. A failure or interruption leaves neither OUT nor th
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 import shutil
@@ -24,6 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 
 from . import bootcfg, fatimage, hybrid, implant
+from .atomicfile import write_json
 from .errors import EnvironmentProblem, MediaError, UsageError
 from .iso import ElToritoEntry, IsoImage
 
@@ -164,7 +164,7 @@ def _find_layout(image: IsoImage) -> _Layout:
                          f"{bios.path.lstrip('/')}")
     efi_conf = "/EFI/BOOT/BOOTX64.conf" if image.exists("/EFI/BOOT/BOOTX64.conf") else None
     uefi = next((e for e in entries if e.platform == "UEFI"), None)
-    efi_image = efi_image_conf = None
+    efi_image = None
     if uefi is not None:
         if uefi.path is None:
             raise MediaError(f"{image.path}: the UEFI El Torito entry points at no file on the image")
@@ -397,13 +397,4 @@ def _write_manifest(result: RemasterResult) -> None:
         "el_torito": [asdict(e) for e in result.el_torito],
         "embedded": list(result.embedded),
     }
-    fd, tmp = tempfile.mkstemp(prefix=f".{result.manifest.name}.", dir=result.manifest.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(doc, f, indent=2, sort_keys=True)
-            f.write("\n")
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, result.manifest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_json(result.manifest, doc)

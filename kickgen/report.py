@@ -6,14 +6,10 @@ e.g. `docker_running: expected docker running, got docker not running (service d
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import tempfile
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from .console import BootReport
 
@@ -95,22 +91,3 @@ def junit_xml(suites: Sequence[tuple[str, Sequence[JUnitCase]]]) -> str:
                 ET.SubElement(element, "skipped", message=case.skipped)
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
-
-
-def write_atomic(path: Path, text: str) -> Path:
-    """Write via a temp file in the same folder and rename: never a half-written file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w") as out:
-            out.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def write_json(path: Path, data: object) -> Path:
-    return write_atomic(path, json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")

@@ -35,6 +35,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from . import BUILD_DIR, VM_DIR
+from .atomicfile import copy_file
 from .errors import EnvironmentProblem, InternalError, MediaError, UsageError
 
 log = logging.getLogger(__name__)
@@ -255,7 +256,7 @@ def build_standin(variant: str = "dvd", out: Path | None = None, *, cache: bool 
     cached = CACHE_DIR / "cache" / f"CentOS-6.5-standin-{variant}-{key[:16]}.iso"
     if cache and cached.exists():
         log.info("stand-in %s: cache hit %s", variant, cached)
-        return _publish(cached, out) if out else cached
+        return copy_file(cached, out) if out else cached
     target = Path(out) if (out and not cache) else cached
     target.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
@@ -271,7 +272,7 @@ def build_standin(variant: str = "dvd", out: Path | None = None, *, cache: bool 
     if target == cached:
         _prune_cache(cached)
     log.info("stand-in %s: built %s in %.1f s", variant, target, time.monotonic() - started)
-    return _publish(target, out) if (out and target != Path(out)) else target
+    return copy_file(target, out) if (out and target != Path(out)) else target
 
 
 def _prune_cache(keep: Path) -> None:
@@ -281,24 +282,6 @@ def _prune_cache(keep: Path) -> None:
     for old in keep.parent.glob(variant_glob):
         if old != keep and time.time() - old.stat().st_mtime > CACHE_KEEP_SECONDS:
             old.unlink(missing_ok=True)
-
-
-def _publish(src: Path, out: Path) -> Path:
-    out = Path(out)
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
-    except OSError as exc:
-        raise UsageError(f"cannot write {out}: {exc.strerror}") from None
-    os.close(fd)
-    try:
-        shutil.copyfile(src, tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return out
 
 
 # --- initrd -----------------------------------------------------------------------------------
