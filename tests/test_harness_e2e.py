@@ -24,6 +24,7 @@ FAILING_POST = ('scripts.post=[{name: e2e-fail, erroronfail: true, '
 
 def _remastered(standin_dvd, name: str, *overrides: str):
     profile = load_profile("standin-docker", overrides)
+    MEDIA.mkdir(parents=True, exist_ok=True)
     made = build_media(profile, standin_dvd, MEDIA / f"{name}.iso")
     return profile, made
 
