@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .errors import UsageError
-from .offline import check_offline, embedded_repos_for
 from .profile import Profile
 from .remaster import ExtraFile, Progress, RemasterRequest, RemasterResult, remaster
 from .render import render_kickstart
@@ -48,11 +47,17 @@ def build_media(profile: Profile, base: Path, output: Path, *, kickstart: str | 
     extras = [ExtraFile(m.src if Path(m.src).is_absolute() else profile.source.parent / m.src, m.dest)
               for m in profile.media.add]
     extras += add
-    embedded = embedded_repos_for(profile)   # offline media: RPMs + repodata under /kickgen/
+    embedded = None
+    if profile.media.embed:                  # offline media: RPMs + repodata under /kickgen/
+        from .offline import embedded_repos_for   # RPM readers: only when needed
+
+        embedded = embedded_repos_for(profile)
     if embedded is not None:
         extras += [ExtraFile(f.src, f.iso_path) for f in embedded.files]
     if profile.media.offline and offline_check:
         # Offline media must install with what it carries: prove it before writing anything.
+        from .offline import check_offline
+
         check_offline(text, Path(base), profile.media.embed).report.require_complete()
     request = RemasterRequest(
         base=Path(base), output=Path(output), kickstart=text.encode(), profile_name=profile.name,
