@@ -409,15 +409,14 @@ def _cmd_check_offline(args: argparse.Namespace) -> int:
 
 
 
-def _not_yet(args: argparse.Namespace) -> int:
-    raise KickgenError(f"'{args.command}' is not implemented yet")
-
-
-COMMANDS = [_add_render, _add_standin, _add_validate, _add_profiles, _add_show, _add_boot_test, _add_matrix, _add_check_offline, _add_iso, _add_inspect]
+# In pipeline order, as `kickgen --help` lists them.
+COMMANDS = [_add_profiles, _add_show, _add_render, _add_validate, _add_check_offline, _add_iso,
+            _add_inspect, _add_boot_test, _add_matrix, _add_standin]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="kickgen", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="kickgen", description="YAML profiles -> EL6 kickstarts -> remastered CentOS 6.5 media, boot-tested under libvirt.")
     parser.add_argument("--version", action="version", version=f"kickgen {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
