@@ -66,6 +66,10 @@ def ensure_pool(conn: libvirt.virConnect) -> libvirt.virStoragePool:
                                          f"{POOL_PATH}: {exc.get_error_message()}") from None
         if not pool.isActive():
             try:
+                pool.build(0)            # recreates the folder if someone removed it
+            except libvirt.libvirtError as exc:
+                log.debug("pool build: %s", exc.get_error_message())
+            try:
                 pool.create(0)
             except libvirt.libvirtError as exc:
                 raise EnvironmentProblem(f"cannot start the libvirt storage pool '{POOL_NAME}': "
