@@ -10,11 +10,12 @@ import subprocess
 
 import pytest
 
-from kickgen import BUILD_DIR, vmhost
+from kickgen import BUILD_DIR
 from kickgen.harness import boot_test
 from kickgen.pipeline import build_media
 from kickgen.profile import load_profile
 from kickgen.render import render_kickstart
+from libvirt_checks import assert_nothing_left, is_png
 
 pytestmark = pytest.mark.vm
 MEDIA = BUILD_DIR / "harness-e2e"
@@ -34,18 +35,6 @@ def demo_media(standin_dvd):
     return _remastered(standin_dvd, "standin-docker")
 
 
-def _assert_nothing_left(result):
-    conn = vmhost.connect(vmhost.DEFAULT_URI)
-    try:
-        assert vmhost.leftovers(conn, prefix=result.name) == []
-    finally:
-        conn.close()
-
-
-def _png(path) -> bool:
-    return path is not None and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-
-
 @pytest.mark.timeout(1500)
 def test_demo_path_passes_on_bios_cd(demo_media, tmp_path):
     profile, made = demo_media
@@ -53,7 +42,7 @@ def test_demo_path_passes_on_bios_cd(demo_media, tmp_path):
     assert result.passed, f"{result.verdict}\n" + "\n".join(result.phases[0].excerpt + result.phases[-1].excerpt)
     assert {a.name for a in result.assertions} >= {"ks_sha256", "kernel_release", "aufs", "docker_running",
                                                     "storage_driver", "default_entry"}
-    _assert_nothing_left(result)
+    assert_nothing_left(result)
 
 
 # Under UEFI, EL6 keeps grub.conf at /boot/efi/EFI/redhat/grub.conf; the aufs-kernel %post step
@@ -65,7 +54,7 @@ def test_uefi_run_passes(standin_dvd, tmp_path):
     result = boot_test(made.output, profile, firmware="uefi", ks_sha256=made.ks_sha256, artifacts=tmp_path)
     assert result.passed, f"{result.verdict}\n" + "\n".join(result.phases[0].excerpt + result.phases[-1].excerpt)
     assert "<loader readonly='yes' type='pflash'>" in (tmp_path / "install-domain.xml").read_text()
-    _assert_nothing_left(result)
+    assert_nothing_left(result)
 
 
 @pytest.mark.timeout(1500)
@@ -76,7 +65,7 @@ def test_forgetting_chkconfig_docker_on_fails_with_docker_not_running(standin_dv
     assert not result.passed
     assert [p.outcome for p in result.phases] == ["ok", "ok"], result.verdict
     assert "docker_running: FAILED: expected docker running, got docker not running" in result.verdict
-    _assert_nothing_left(result)
+    assert_nothing_left(result)
 
 
 @pytest.mark.timeout(900)
@@ -93,9 +82,9 @@ def test_ks_pointing_at_a_missing_file_is_caught_with_a_screenshot(demo_media, t
     if install.outcome == "failed":
         assert install.reason == ("the installer did not find the kickstart: "
                                   "kickgen-standin: ERROR: kickstart file not found: ks=cdrom:/ks.cfg")
-    assert _png(install.screenshot)
+    assert is_png(install.screenshot)
     assert result.exit_code == 1
-    _assert_nothing_left(result)
+    assert_nothing_left(result)
 
 
 @pytest.mark.timeout(900)
@@ -108,4 +97,4 @@ def test_post_erroronfail_failure_is_an_install_failure_with_the_log_lines(stand
     assert "exit code 3" in install.reason
     assert any("kickgen-e2e: this script fails on purpose" in line for line in install.excerpt), install.excerpt
     assert result.phases[1].outcome == "not-run"
-    _assert_nothing_left(result)
+    assert_nothing_left(result)

@@ -16,6 +16,7 @@ from harness_fakes import fake_installer_iso, fake_system_iso
 from kickgen import BUILD_DIR, vmhost
 from kickgen.harness import boot_test
 from kickgen.profile import load_profile
+from libvirt_checks import assert_nothing_left, is_png
 
 pytestmark = pytest.mark.vm
 SMALL = ["vm.disk_gb=1", "vm.memory_mb=512", "vm.timeout_install=180", "vm.timeout_boot=180",
@@ -36,18 +37,6 @@ def _profile(*extra):
     return load_profile("standin-docker", [*SMALL, *extra])
 
 
-def _assert_nothing_left(result):
-    conn = vmhost.connect(vmhost.DEFAULT_URI)
-    try:
-        assert vmhost.leftovers(conn, prefix=result.name) == []
-    finally:
-        conn.close()
-
-
-def _png(path) -> bool:
-    return path is not None and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-
-
 @pytest.mark.timeout(300)
 def test_install_then_boot_passes_and_writes_the_artifacts(fakes, tmp_path):
     result = boot_test(fakes["ok"], _profile(), artifacts=tmp_path)
@@ -61,7 +50,7 @@ def test_install_then_boot_passes_and_writes_the_artifacts(fakes, tmp_path):
     assert (tmp_path / "verdict.txt").read_text().startswith("PASS standin-docker bios/cd TCG: 6 assertions held")
     assert "KICKGEN-REPORT v1" in (tmp_path / "boot-serial.log").read_text()
     assert ET.parse(tmp_path / "junit.xml").getroot().find("testsuite").get("failures") == "0"
-    _assert_nothing_left(result)
+    assert_nothing_left(result)
 
 
 @pytest.mark.timeout(300)
@@ -72,7 +61,7 @@ def test_docker_not_running_fails_the_assertion(fakes, tmp_path):
     assert ("docker_running: FAILED: expected docker running, got docker not running "
             "(service docker status rc=3)") in failed
     assert "docker not running" in result.verdict
-    _assert_nothing_left(result)
+    assert_nothing_left(result)
 
 
 @pytest.mark.timeout(300)
@@ -83,9 +72,9 @@ def test_missing_kickstart_stops_the_install_at_once_with_a_screenshot(fakes, tm
     assert install.reason == ("the installer did not find the kickstart: kickgen-standin: ERROR: "
                               "kickstart file not found: ks=cdrom:/missing.cfg")
     assert install.seconds < 170        # stopped on the line, not by the timeout
-    assert _png(install.screenshot)
+    assert is_png(install.screenshot)
     assert result.verdict.startswith("FAIL standin-docker bios/cd TCG: install failed: ")
-    _assert_nothing_left(result)
+    assert_nothing_left(result)
 
 
 @pytest.mark.timeout(300)
@@ -105,7 +94,7 @@ def test_post_erroronfail_is_an_install_failure_quoting_the_log(fakes, tmp_path)
     assert "kickgen-standin: waiting at prompt (as the EL6 installer would)" in install.excerpt
     junit = (tmp_path / "junit.xml").read_text()
     assert "exit code 3 (--erroronfail)" in junit and "+ false" in junit
-    _assert_nothing_left(result)
+    assert_nothing_left(result)
 
 
 @pytest.mark.timeout(300)
@@ -114,8 +103,8 @@ def test_stall_detector_fires_before_the_timeout_and_says_so(fakes, tmp_path):
     install = result.phases[0]
     assert install.outcome == "stall"
     assert install.reason.startswith("stall: no serial output and no disk writes for 15s (vm.stall_seconds)")
-    assert _png(install.screenshot)
-    _assert_nothing_left(result)
+    assert is_png(install.screenshot)
+    assert_nothing_left(result)
 
 
 @pytest.mark.timeout(300)
@@ -124,8 +113,8 @@ def test_absolute_timeout_fires_and_says_so(fakes, tmp_path):
     install = result.phases[0]
     assert install.outcome == "timeout"
     assert install.reason.startswith("absolute timeout: 25s passed (--timeout-install)")
-    assert _png(install.screenshot)
-    _assert_nothing_left(result)
+    assert is_png(install.screenshot)
+    assert_nothing_left(result)
 
 
 @pytest.mark.timeout(300)
@@ -176,7 +165,7 @@ def test_remote_driver_uploads_the_iso_and_streams_the_console(fakes, tmp_path):
     assert f"volume='{result.name}-media.iso'" in install_xml and "<serial type='pty'>" in install_xml
     assert "kickgen-standin: install complete: poweroff" in (tmp_path / "install-serial.log").read_text()
     assert "KICKGEN-REPORT v1" in (tmp_path / "boot-serial.log").read_text()
-    _assert_nothing_left(result)
+    assert_nothing_left(result)
 
 
 @pytest.mark.timeout(300)
@@ -187,4 +176,4 @@ def test_remote_driver_run_stopped_by_kickgen_ends_cleanly(fakes, tmp_path):
     assert result.phases[0].outcome == "failed"
     assert "kickstart file not found" in result.phases[0].reason
     assert "kickgen-standin: waiting at prompt" in (tmp_path / "install-serial.log").read_text()
-    _assert_nothing_left(result)
+    assert_nothing_left(result)

@@ -136,7 +136,7 @@ def test_boot_configs_golden(case) -> None:
     assert_golden(GOLDEN / name / "isolinux.cfg", isoinfo_extract(out, "/isolinux/isolinux.cfg", "rr").decode())
     if name == "standin_minimal":
         return
-    assert_golden(GOLDEN / name / "BOOTX64.conf.iso", isoinfo_extract(out, "/EFI/BOOT/BOOTX64.conf", "rr").decode())
+    assert_golden(GOLDEN / name / "BOOTX64.conf.isoroot", isoinfo_extract(out, "/EFI/BOOT/BOOTX64.conf", "rr").decode())
     fat = out.with_suffix(".efiboot.img")
     fat.write_bytes(isoinfo_extract(out, "/images/efiboot.img", "rr"))
     inner = run("mtype", "-i", fat, "::/EFI/BOOT/BOOTX64.conf", env={**os.environ, "MTOOLS_SKIP_CHECK": "1"}).stdout
