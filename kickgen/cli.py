@@ -161,8 +161,7 @@ def _add_iso(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--base", required=True, metavar="BASE.iso", help="the CentOS 6.5 install ISO (only read)")
     p.add_argument("-o", "--output", required=True, metavar="OUT.iso", help="the ISO to write")
     p.add_argument("--ks", metavar="FILE", help="put this kickstart on the ISO instead of rendering PROFILE")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a profile value (as for render)")
+    _add_overrides(p)
     p.add_argument("--add", action="append", default=[], metavar="SRC:ISO_PATH",
                    help="also put file SRC on the ISO at ISO_PATH (repeatable)")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no closing line")
@@ -179,7 +178,7 @@ def _cmd_iso(args: argparse.Namespace) -> int:
     from .pipeline import build_media, parse_add
     from .profile import load_profile
 
-    profile = load_profile(args.profile, args.set)
+    profile = load_profile(args.profile, args.overrides)
     kickstart = None
     if args.ks:
         try:
@@ -241,8 +240,7 @@ def _add_boot_test(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("boot-test", help="install an ISO under libvirt, boot it, assert the profile's expect:")
     p.add_argument("iso", help="the (remastered) install ISO")
     p.add_argument("--profile", required=True, help="profile name in profiles/ or a path")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
-                   help="override a profile value (repeatable), e.g. vm.stall_seconds=120")
+    _add_overrides(p)
     _add_vm_options(p)
     p.add_argument("--firmware", choices=("bios", "uefi"), default="bios")
     p.add_argument("--medium", choices=("cd", "usb"), default="cd",
@@ -358,8 +356,7 @@ def _add_check_offline(sub: argparse._SubParsersAction) -> None:
                         "profile's media.embed)")
     p.add_argument("--kickstart", metavar="KS", help="check this kickstart file instead of "
                    "rendering PROFILE")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a profile value (as for render)")
+    _add_overrides(p)
     p.set_defaults(func=_cmd_check_offline)
 
 
@@ -379,7 +376,7 @@ def _cmd_check_offline(args: argparse.Namespace) -> int:
         from .profile import load_profile
         from .render import render_kickstart
 
-        profile = load_profile(args.profile, args.set)
+        profile = load_profile(args.profile, args.overrides)
         text = render_kickstart(profile).text
         for repo, paths in dict(getattr(profile.media, "embed", None) or {}).items():
             embed[repo] = [Path(p) for p in paths]
