@@ -5,14 +5,16 @@ entries, files), takes edits (replace a file's bytes keeping its records, add a 
 after the image's own conventions in every namespace, set the volume ID), and writes the
 result. pycdlib's exceptions become kickgen.errors.MediaError / InternalError here.
 
-Writing copies the unchanged file data kernel-side: pycdlib reads the base through
-`_BaseReader`, which during the write hands out `_Span` placeholders instead of bytes, and
-`_SpanWriter` turns each placeholder into `os.copy_file_range` from the base into the output.
-pycdlib still decides the layout and writes every record itself.
+Unchanged file data is never read into Python: pycdlib reads the base through `_BaseReader`,
+which during the write hands out `_Span` placeholders instead of bytes, and `_SpanWriter`
+records each placeholder as a `blockcopy.Copy` that the caller runs kernel-side
+(`os.copy_file_range`) while it hashes the output. pycdlib still decides the layout and
+writes every record itself.
 """
 
 from __future__ import annotations
 
+import bisect
 import calendar
 import io
 import os
@@ -27,6 +29,7 @@ import pycdlib
 from pycdlib import dates as _pycdlib_dates
 from pycdlib.pycdlibexception import PyCdlibException, PyCdlibInternalError, PyCdlibInvalidInput
 
+from .blockcopy import Copy
 from .errors import InternalError, MediaError
 
 SECTOR = 2048
@@ -118,50 +121,58 @@ class _BaseReader(io.RawIOBase):
 
 
 class _SpanWriter:
-    """Output file object for pycdlib: bytes are written, `_Span`s are copied kernel-side."""
+    """Output file object for pycdlib: bytes are written at once, `_Span`s are recorded as
+    `Copy`s for kickgen.blockcopy to carry out later, kernel-side.
+
+    A later write wins over an earlier one, as in a real file: bytes written over a recorded
+    copy (pycdlib patches the boot-info-table into a boot image after copying it) are cut
+    out of that copy."""
 
     mode = "wb"
 
-    def __init__(self, fd: int, kernel_copy: bool = True):
-        self.fd, self.pos = fd, 0
-        self.kernel_copy = kernel_copy
+    def __init__(self, fd: int):
+        self.fd, self.pos, self.size = fd, 0, 0
+        self.copies: list[Copy] = []           # sorted by destination, never overlapping
+        self._starts: list[int] = []
 
     def seek(self, offset: int, whence: int = 0) -> int:
-        self.pos = offset if whence == 0 else self.pos + offset if whence == 1 else \
-            os.fstat(self.fd).st_size + offset
+        self.pos = offset if whence == 0 else self.pos + offset if whence == 1 else self.size + offset
         return self.pos
 
     def tell(self) -> int:
         return self.pos
 
     def write(self, data) -> int:
+        start = self.pos
+        length = len(data)
+        self._cut(start, start + length)
         if isinstance(data, _Span):
-            self._copy(data.fd, data.offset, data.length)
-            return data.length
-        view = memoryview(data)
-        while view:
-            done = os.pwrite(self.fd, view, self.pos)
-            self.pos += done
-            view = view[done:]
-        return len(data)
+            if length:
+                at = bisect.bisect_left(self._starts, start)
+                self._starts.insert(at, start)
+                self.copies.insert(at, Copy(start, data.fd, data.offset, length))
+        else:
+            view, at = memoryview(data), start
+            while view:
+                done = os.pwrite(self.fd, view, at)
+                view, at = view[done:], at + done
+        self.pos = start + length
+        self.size = max(self.size, self.pos)
+        return length
 
-    def _copy(self, src_fd: int, offset: int, length: int) -> None:
-        src, left = offset, length
-        while left > 0:
-            done = 0
-            if self.kernel_copy:
-                try:
-                    done = os.copy_file_range(src_fd, self.fd, left, src, self.pos)
-                except OSError:
-                    self.kernel_copy = False  # e.g. across file systems on old kernels
-            if not done:
-                chunk = os.pread(src_fd, min(left, 8 << 20), src)
-                if not chunk:
-                    raise MediaError(f"a source file ends early: {length} bytes at offset {offset} expected")
-                done = os.pwrite(self.fd, chunk, self.pos)
-            src += done
-            self.pos += done
-            left -= done
+    def _cut(self, start: int, end: int) -> None:
+        """Remove [start, end) from the recorded copies."""
+        at = bisect.bisect_left(self._starts, end)
+        while at > 0 and self.copies[at - 1].end > start:
+            at -= 1
+            old = self.copies[at]
+            pieces = []
+            if old.dest < start:
+                pieces.append(Copy(old.dest, old.src_fd, old.src, start - old.dest))
+            if old.end > end:
+                pieces.append(Copy(end, old.src_fd, old.src + (end - old.dest), old.end - end))
+            self.copies[at:at + 1] = pieces
+            self._starts[at:at + 1] = [p.dest for p in pieces]
 
     def flush(self) -> None:
         pass
@@ -493,9 +504,10 @@ class IsoImage:
 
     # --- output --------------------------------------------------------------------------------
 
-    def write(self, fd: int, progress: Callable[[int, int], None] | None = None,
-              *, epoch: int, kernel_copy: bool = True) -> int:
-        """Master the image into the open file `fd`; returns the ISO volume size in bytes.
+    def write(self, fd: int, *, epoch: int, kernel_copy: bool = True) -> MasteredImage:
+        """Master the image into the open file `fd`: every record is written, the data of
+        unchanged files is returned as copies still to run (kickgen.blockcopy.CopyJob).
+        With `kernel_copy=False` pycdlib copies all data itself (slow; for comparison).
 
         The ISO's own hybrid records are left to kickgen.hybrid (pycdlib's are dropped here).
         The volume modification date, which pycdlib sets to "now", is set to `epoch`.
@@ -503,11 +515,11 @@ class IsoImage:
         with _pycdlib_errors("write the image"):
             if self._iso.isohybrid_mbr is not None:
                 self._iso.rm_isohybrid()
-            out = _SpanWriter(fd, kernel_copy=kernel_copy)
+            out = _SpanWriter(fd)
             for reader in [self._reader, *self._hosts]:
                 reader.deferred = kernel_copy
             try:
-                self._iso.write_fp(out, blocksize=1 << 30, progress_cb=progress)
+                self._iso.write_fp(out, blocksize=(1 << 40) if kernel_copy else (1 << 20))
             except TypeError as exc:
                 raise InternalError(f"pycdlib read base bytes while writing, which kickgen's "
                                     f"kernel-side copy does not support: {exc}") from exc
@@ -515,7 +527,18 @@ class IsoImage:
                 for reader in [self._reader, *self._hosts]:
                     reader.deferred = False
         _set_modification_dates(fd, epoch)
-        return self.volume_bytes
+        if out.copies and out.copies[-1].end > self.volume_bytes:
+            raise InternalError(f"pycdlib placed file data past the end of the volume "
+                                f"({out.copies[-1].end} > {self.volume_bytes} bytes)")
+        return MasteredImage(self.volume_bytes, tuple(out.copies))
+
+
+@dataclass(frozen=True)
+class MasteredImage:
+    """What `IsoImage.write` leaves: the volume size and the file data still to copy."""
+
+    volume_bytes: int
+    copies: tuple[Copy, ...]
 
 
 def _set_modification_dates(fd: int, epoch: int) -> None:

@@ -3,8 +3,9 @@
 `remaster()` reads like the steps it takes:
   check the request -> open the base -> check its layout -> edit the boot menus (isolinux.cfg,
   EFI/BOOT/BOOTX64.conf on the ISO and inside images/efiboot.img) -> add /ks.cfg and extra
-  files -> write through pycdlib into a temp file beside OUT -> fix the hybrid MBR/GPT ->
-  implant the media MD5 -> rename into place -> write the JSON manifest.
+  files -> write pycdlib's records into an unnamed file beside OUT -> fix the hybrid MBR/GPT ->
+  copy the file data kernel-side while implanting the media MD5 -> sha256 -> rename into
+  place -> write the JSON manifest.
 The base image is only read. A failure or interruption leaves neither OUT nor the temp file.
 """
 
@@ -24,12 +25,14 @@ from pathlib import Path, PurePosixPath
 
 from . import bootcfg, fatimage, hybrid, implant
 from .atomicfile import write_json
-from .errors import EnvironmentProblem, MediaError, UsageError
+from .blockcopy import Copy, CopyJob
+from .errors import EnvironmentProblem, InternalError, MediaError, UsageError
 from .iso import ElToritoEntry, IsoImage
 
 KS_ISO_PATH = "/ks.cfg"
 VOLUME_ID_RE = re.compile(r"^[A-Za-z0-9_.\-+]{1,32}$")
 Progress = Callable[[str, int, int], None]   # (stage, done, total)
+HASH_READ = 1 << 20                          # read size for hashing (fits the L2 cache)
 
 
 @dataclass(frozen=True)
@@ -103,14 +106,38 @@ def source_epoch(image: IsoImage) -> int:
     return image.creation_epoch
 
 
-def _sha256(path: Path, out: dict | None = None) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb", buffering=0) as f:
-        while chunk := f.read(8 << 20):
-            h.update(chunk)
-    if out is not None:
-        out["sha256"] = h.hexdigest()
+def _sha256_fd(fd: int, progress: Callable[[int, int], None] | None = None) -> str:
+    """sha256 of an open file, read in place into one buffer (memory stays flat with size)."""
+    h, buffer, pos = hashlib.sha256(), bytearray(HASH_READ), 0
+    total = os.fstat(fd).st_size
+    while got := os.preadv(fd, [buffer], pos):
+        h.update(memoryview(buffer)[:got])
+        pos += got
+        if progress is not None:
+            progress(pos, total)
     return h.hexdigest()
+
+
+def _sha256(path: Path, out: dict | None = None) -> str:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        digest = _sha256_fd(fd)
+    finally:
+        os.close(fd)
+    if out is not None:
+        out["sha256"] = digest
+    return digest
+
+
+def _background_sha256(path: Path, out: dict) -> None:
+    """`_sha256` at the lowest CPU priority: the base's hash is needed only for the manifest,
+    so it takes idle time and leaves the cores to the copy and the media MD5, which the
+    output's sha256 has to wait for."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)   # this thread only
+    except OSError:
+        pass
+    _sha256(path, out)
 
 
 def _check_request(req: RemasterRequest) -> None:
@@ -192,8 +219,8 @@ def remaster(req: RemasterRequest, progress: Progress | None = None) -> Remaster
         base = _BaseFacts.of(image, req.base)
         volume_id = _volume_id(req, base.volume_id)
         _check_space(req)
-        hasher = threading.Thread(target=_sha256, args=(req.base, base_hash), daemon=True)
-        hasher.start()                       # the base's sha256, on the other core meanwhile
+        hasher = threading.Thread(target=_background_sha256, args=(req.base, base_hash), daemon=True)
+        hasher.start()                       # the base's sha256, on whatever core is idle
         epoch = base.epoch
         edit = bootcfg.BootEdit(label=req.boot_label, args=req.boot_args, volume_id=volume_id,
                                 timeout_s=req.boot_timeout, default=req.boot_default)
@@ -296,14 +323,15 @@ def _add_files(image: IsoImage, req: RemasterRequest, epoch: int) -> None:
 
 
 def _write(req: RemasterRequest, image: IsoImage, base: _BaseFacts, progress: Progress) -> _Written:
-    """pycdlib output -> hybrid records -> MD5 -> sha256, in an unnamed file renamed to OUT."""
+    """pycdlib's records -> hybrid records -> file data copied kernel-side on a thread while
+    the media MD5 follows behind -> sha256; in an unnamed file, renamed to OUT at the end."""
     fd, named = _open_unnamed(req.output)
     old_handlers = _trap_signals()
     published = None
     try:
         try:
-            volume_bytes = image.write(fd, lambda done, total: progress("write", done, total),
-                                       epoch=base.epoch)
+            mastered = image.write(fd, epoch=base.epoch)
+            volume_bytes = mastered.volume_bytes
             moves = [hybrid.Move(base.boot_images[id(h)][0], lba, base.boot_images[id(h)][1])
                      for h, lba, _ in image.boot_image_lbas()]
             plan = hybrid.plan_system_area(req.base, base.data_end, image_base_volume(req.base),
@@ -313,13 +341,15 @@ def _write(req: RemasterRequest, image: IsoImage, base: _BaseFacts, progress: Pr
             if plan.volume_size != volume_bytes:
                 hybrid.set_volume_size(fd, plan.volume_size)
             for offset, data in plan.writes:
+                _check_clear_of(mastered.copies, offset, len(data))
                 os.pwrite(fd, data, offset)
-            progress("md5", 0, 1)
-            md5 = implant.implant(named or _fd_path(fd), supported=base.md5_supported)
-            progress("md5", 1, 1)
-            progress("sha256", 0, 1)
-            sha = _sha256(named or Path(f"/proc/self/fd/{fd}"))
-            progress("sha256", 1, 1)
+            # Every record is in place; only file data is missing. The MD5 reads the image in
+            # order and waits wherever the copier has not yet been: both run at once.
+            with CopyJob(fd, list(mastered.copies),
+                         progress=lambda done, total: progress("write", done, total)) as job:
+                md5 = implant.implant_fd(fd, supported=base.md5_supported, ready=job.ready,
+                                         progress=lambda done, total: progress("md5", done, total))
+            sha = _sha256_fd(fd, lambda done, total: progress("sha256", done, total))
             el_torito = image.eltorito()
             os.fchmod(fd, 0o644)
             if named is None:
@@ -346,8 +376,16 @@ def _write(req: RemasterRequest, image: IsoImage, base: _BaseFacts, progress: Pr
         _restore_signals(old_handlers)
 
 
+def _check_clear_of(copies: tuple[Copy, ...], offset: int, length: int) -> None:
+    """A hybrid record must not land on file data (the copier would overwrite it)."""
+    for copy in copies:
+        if copy.dest < offset + length and offset < copy.end:
+            raise InternalError(f"hybrid record at byte {offset} ({length} bytes) overlaps file "
+                                f"data at {copy.dest}..{copy.end}")
+
+
 def _fd_path(fd: int) -> Path:
-    """A path other processes (implantisomd5, mtools) can open to reach our open file `fd`."""
+    """A path another process (mtools) can open to reach our open file `fd`."""
     return Path(f"/proc/{os.getpid()}/fd/{fd}")
 
 
