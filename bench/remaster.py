@@ -170,8 +170,8 @@ def main() -> int:
         if not args.keep:
             base.unlink()
     print(f"median of {args.runs} runs, {args.files} files, warm page cache, {os.cpu_count()} CPUs")
-    print(f"| image | command | median s | peak RSS MiB | x cp | x xorriso |")
-    print(f"|---|---|---:|---:|---:|---:|")
+    print("| image | command | median s | peak RSS MiB | x cp | x xorriso |")
+    print("|---|---|---:|---:|---:|---:|")
     for size, name, seconds, rss, vs_cp, vs_x in rows:
         print(f"| {size} | {name} | {seconds:.2f} | {rss:.0f} | {vs_cp:.2f} | {vs_x:.2f} |")
     print()
