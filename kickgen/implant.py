@@ -52,11 +52,7 @@ class Md5Check:
 def read_implanted(path: Path) -> ImplantedMd5:
     with open(path, "rb") as f:
         f.seek(APPDATA_OFFSET)
-        return _parse(f.read(APPDATA_SIZE))
-
-
-def _parse(appdata: bytes) -> ImplantedMd5:
-    text = appdata.decode("latin-1")
+        text = f.read(APPDATA_SIZE).decode("latin-1")
     md5 = re.search(r"ISO MD5SUM = ([0-9a-f]{32})", text)
     skip = re.search(r"SKIPSECTORS = (\d+)", text)
     status = re.search(r"RHLISOSTATUS=(\d)", text)

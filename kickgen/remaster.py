@@ -400,9 +400,11 @@ def _open_unnamed(output: Path) -> tuple[int, Path | None]:
 
 def image_base_volume(path: Path) -> int:
     """The ISO volume size (PVD) of a file, in bytes."""
-    with open(path, "rb") as f:
-        f.seek(implant.VOLUME_SIZE_OFFSET)
-        return int.from_bytes(f.read(4), "little") * implant.SECTOR
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        return implant.volume_bytes_of(fd)
+    finally:
+        os.close(fd)
 
 
 def _raise_interrupt(signum: int, frame: object) -> None:
