@@ -251,6 +251,13 @@ def _add_boot_test(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--artifacts", metavar="DIR", help="default: build/boot-tests/<run name>")
     p.add_argument("--keep", action="store_true", help="leave the domain and its disk behind")
     p.add_argument("--ks-sha256", metavar="HEX", help="also assert the report's kickstart checksum")
+    p.add_argument("--extra-disks", type=int, default=0, metavar="N",
+                   help="attach N blank 2 GiB disks besides the target; the install must not write to them")
+    p.add_argument("--keep-medium", action="store_true",
+                   help="leave the medium attached and first in the boot order after the install: the run "
+                        "must still end in the installed system (CD media eject it: reboot --eject)")
+    p.add_argument("--writable-medium", action="store_true",
+                   help="attach a writable copy of the ISO (as a USB stick is) and assert it comes out unchanged")
     p.set_defaults(func=_cmd_boot_test)
 
 
@@ -289,7 +296,9 @@ def _cmd_boot_test(args: argparse.Namespace) -> int:
                            timeout_install=args.timeout_install, timeout_boot=args.timeout_boot,
                            stall_seconds=args.stall, artifacts=Path(args.artifacts) if args.artifacts else None,
                            keep=args.keep, network=args.network, accel=args.accel,
-                           ks_sha256=args.ks_sha256, progress=live.update if live else None)
+                           ks_sha256=args.ks_sha256, extra_disks=args.extra_disks,
+                           keep_medium=args.keep_medium, writable_medium=args.writable_medium,
+                           progress=live.update if live else None)
     print(f"accel: {result.accel_reason}")
     for phase in result.phases:
         print(f"{phase.phase}: {phase.outcome} in {phase.seconds:.0f}s: {phase.reason}")

@@ -11,7 +11,9 @@ only environment problems (no libvirtd, no permission) raise.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import re
 import time
 import uuid
 from collections.abc import Callable
@@ -33,6 +35,16 @@ POLL_SECONDS = 1.0
 REPORT_POWEROFF_GRACE = 30     # seconds the boot phase waits for the box to power off after its report
 EXCERPT_LINES = 15
 FAILURE_GRACE = 3          # seconds to collect the lines that follow a failure line
+MAX_EXTRA_DISKS = 3
+EXTRA_DISK_GB = 2          # more than the 100 MB for which EL6's autopart puts an LVM PV on a disk
+# The installer starting (stand-in, anaconda 13.21's loader): seen twice in one run with the
+# medium kept, the machine is reinstalling itself.
+INSTALLER_START = re.compile(r"kickgen-standin: installer starting|Running anaconda|Greetings\.$|"
+                             r"Welcome to CentOS for x86_64")
+# The installer handing the machine back (reboot / power-off), where the kept-medium run's
+# install phase ends and its boot phase starts.
+INSTALL_END = re.compile(r"kickgen-standin: install complete|reboot: Restarting system|"
+                         r"Restarting system\.")
 
 
 @dataclass(frozen=True)
@@ -114,8 +126,15 @@ def boot_test(iso: Path, profile, *, connect: str = vmhost.DEFAULT_URI, firmware
               medium: str = "cd", timeout_install: int | None = None, timeout_boot: int | None = None,
               stall_seconds: int | None = None, artifacts: Path | None = None, keep: bool = False,
               network: str | None = None, accel: str = "auto", ks_sha256: str | None = None,
+              extra_disks: int = 0, keep_medium: bool = False, writable_medium: bool = False,
               progress: ProgressFn | None = None) -> BootTestResult:
-    """Install ISO with PROFILE's VM settings, boot the result, check `profile.expect`."""
+    """Install ISO with PROFILE's VM settings, boot the result, check `profile.expect`.
+
+    extra_disks: blank disks attached besides the target; the install must not write to them.
+    keep_medium: the medium stays attached and first in the boot order after the install (one
+    domain that restarts on reboot): the run must still end in the installed system, not a
+    second install. writable_medium: the medium is a writable copy (as a real USB stick is)
+    that must come out unchanged."""
     iso = Path(iso).resolve()
     if not iso.is_file():
         raise UsageError(f"{iso}: no such ISO file")
@@ -123,6 +142,8 @@ def boot_test(iso: Path, profile, *, connect: str = vmhost.DEFAULT_URI, firmware
         raise UsageError(f"--firmware {firmware}: expected one of {', '.join(FIRMWARES)}")
     if medium not in MEDIA:
         raise UsageError(f"--medium {medium}: expected one of {', '.join(MEDIA)}")
+    if not 0 <= extra_disks <= MAX_EXTRA_DISKS:
+        raise UsageError(f"--extra-disks {extra_disks}: expected 0 to {MAX_EXTRA_DISKS}")
     if not profile.report.enabled:
         raise UsageError(f"profile {profile.name}: report.enabled is false; boot-test needs the "
                          "first-boot report line", hint="drop `--set report.enabled=false`")
@@ -145,10 +166,16 @@ def boot_test(iso: Path, profile, *, connect: str = vmhost.DEFAULT_URI, firmware
         volume = f"{name}-disk.qcow2"
         vmhost.create_volume(pool, volume, vm.disk_gb)
         volumes.append(volume)
+        extra_volumes: dict[str, int] = {}    # name -> allocation when blank
+        for index in range(extra_disks):
+            extra = f"{name}-extra{index + 1}.qcow2"
+            extra_volumes[extra] = vmhost.volume_allocation(vmhost.create_volume(pool, extra, EXTRA_DISK_GB))
+            volumes.append(extra)
         iso_volume = None
         # Another host cannot see our files, and qemu (user libvirt-qemu) cannot read a private
-        # one: then the ISO goes into the pool as a volume (never chown the user's file).
-        if not local or not _world_readable(iso):
+        # one: then the ISO goes into the pool as a volume (never chown the user's file). A
+        # writable medium is always a copy: the guest must never be able to change the user's ISO.
+        if not local or not _world_readable(iso) or writable_medium:
             iso_volume = f"{name}-media.iso"
             volumes.append(iso_volume)
             vmhost.upload_volume(conn, pool, iso_volume, iso)
@@ -157,21 +184,31 @@ def boot_test(iso: Path, profile, *, connect: str = vmhost.DEFAULT_URI, firmware
                           iso=str(iso), pool=vmhost.POOL_NAME, volume=volume,
                           serial_log=str(artifacts / "install-serial.log"),
                           memory_mb=vm.memory_mb, vcpus=vm.vcpus, network=network,
-                          iso_volume=iso_volume, serial="file" if local else "pty")
+                          iso_volume=iso_volume, serial="file" if local else "pty",
+                          extra_volumes=tuple(extra_volumes), keep_medium=keep_medium,
+                          medium_readonly=not writable_medium)
         watch = _PhaseWatch(conn, connect, name, chosen.label, artifacts, stall, progress)
 
-        install = watch.run(spec, timeouts["install"], want_report=False)
-        phases.append(install)
-        report = None
-        if install.ok:
-            boot = watch.run(spec.for_phase("boot", str(artifacts / "boot-serial.log")),
-                             timeouts["boot"], want_report=True)
-            phases.append(boot)
-            report = watch.report
+        if keep_medium:
+            phases.extend(watch.run_through(spec, timeouts["install"] + timeouts["boot"]))
         else:
-            phases.append(PhaseResult("boot", "not-run", "the install phase failed", 0.0,
-                                      artifacts / "boot-serial.log"))
+            install = watch.run(spec, timeouts["install"], want_report=False)
+            phases.append(install)
+            if install.ok:
+                phases.append(watch.run(spec.for_phase("boot", str(artifacts / "boot-serial.log")),
+                                        timeouts["boot"], want_report=True))
+            else:
+                phases.append(PhaseResult("boot", "not-run", "the install phase failed", 0.0,
+                                          artifacts / "boot-serial.log"))
+        report = watch.report
     finally:
+        # Checked on the volumes themselves, after the guest is gone: qemu's write counters die
+        # with the qemu process, which a guest power-off ends.
+        untouched = ()
+        if phases:
+            untouched = _untouched_disks(conn, spec, extra_volumes)
+            if writable_medium and local:
+                untouched += (_medium_unchanged(conn, iso, iso_volume, spec.medium_target),)
         if keep:
             log.warning("kept domain %s and volumes %s (--keep)", name, ", ".join(volumes))
         else:
@@ -180,6 +217,7 @@ def boot_test(iso: Path, profile, *, connect: str = vmhost.DEFAULT_URI, firmware
 
     assertions = (check_expectations(profile.expect, report, profile_name=profile.name, ks_sha256=ks_sha256)
                   if report is not None else ())
+    assertions += untouched
     passed = all(p.ok for p in phases) and all(a.passed for a in assertions)
     result = BootTestResult(
         name=name, profile=profile.name, firmware=firmware, medium=medium, connect=connect,
@@ -197,6 +235,39 @@ def _world_readable(path: Path) -> bool:
     if not path.stat().st_mode & 0o004:
         return False
     return all(parent.stat().st_mode & 0o001 for parent in path.parents)
+
+
+def _untouched_disks(conn: libvirt.virConnect, spec: DomainSpec,
+                     blank: dict[str, int]) -> tuple[Assertion, ...]:
+    """One assertion per extra disk: a qcow2 volume the guest never wrote to allocated nothing."""
+    checks = []
+    for (volume, before), target in zip(blank.items(), spec.extra_targets):
+        after = vmhost.volume_allocation(vmhost.lookup_volume(conn, volume))
+        checks.append(Assertion(f"untouched:{target}", f"extra disk {target} left blank ({before} bytes allocated)",
+                                f"{after} bytes allocated", after == before))
+    return tuple(checks)
+
+
+def _medium_unchanged(conn: libvirt.virConnect, iso: Path, volume: str, target: str) -> Assertion:
+    """The writable copy of the medium still has the ISO's bytes (sha256 of both)."""
+    path = Path(vmhost.lookup_volume(conn, volume).path())
+    expected, actual = _sha256(iso), _sha256(path, limit=iso.stat().st_size)
+    return Assertion(f"untouched:{target}", f"install medium {target} unchanged (sha256 {expected[:16]}...)",
+                     f"sha256 {actual[:16]}...", expected == actual)
+
+
+def _sha256(path: Path, limit: int | None = None) -> str:
+    digest = hashlib.sha256()
+    left = limit
+    with path.open("rb") as stream:
+        while left is None or left > 0:
+            chunk = stream.read(1 << 20 if left is None else min(1 << 20, left))
+            if not chunk:
+                break
+            digest.update(chunk)
+            if left is not None:
+                left -= len(chunk)
+    return digest.hexdigest()
 
 
 def _with_verdict(result: BootTestResult) -> BootTestResult:
@@ -243,6 +314,33 @@ class _PhaseWatch:
         self.report: BootReport | None = None
 
     def run(self, spec: DomainSpec, timeout: int, *, want_report: bool) -> PhaseResult:
+        return self._run(spec, timeout, want_report=want_report)
+
+    def run_through(self, spec: DomainSpec, timeout: int) -> tuple[PhaseResult, PhaseResult]:
+        """Install and first boot in one domain that restarts on reboot (spec.keep_medium).
+
+        Ends at the report, a failure, or the installer starting a second time. The serial log is
+        split where the installer hands the machine back (INSTALL_END) into the two phases."""
+        whole = self._run(spec, timeout, want_report=True, reinstall_guard=True)
+        serial = whole.serial_log
+        lines = serial.read_text(errors="replace").splitlines() if serial.is_file() else []
+        ended = next((i for i, line in enumerate(lines) if INSTALL_END.search(line)), None)
+        boot_log = serial.with_name("boot-serial.log")
+        write_text(boot_log, "\n".join(lines[ended + 1:]) + "\n" if ended is not None else "")
+        install_seconds = self._install_seconds or whole.seconds
+        if ended is None:   # it never got past the install
+            install = replace(whole, phase="install")
+            boot = PhaseResult("boot", "not-run", "the install phase failed", 0.0, boot_log)
+            return install, boot
+        install = PhaseResult("install", "ok", "the installer rebooted with the medium still attached",
+                              install_seconds, serial)
+        boot = replace(whole, phase="boot", serial_log=boot_log,
+                       seconds=max(whole.seconds - install_seconds, 0.0))
+        return install, boot
+
+    def _run(self, spec: DomainSpec, timeout: int, *, want_report: bool,
+             reinstall_guard: bool = False) -> PhaseResult:
+        self._install_seconds: float | None = None
         serial = Path(spec.serial_log)
         serial.unlink(missing_ok=True)
         xml = render_domain_xml(spec)
@@ -251,23 +349,24 @@ class _PhaseWatch:
         started = time.monotonic()
         if spec.serial == "file":
             vmhost.start(dom, spec.phase)
-            return self._watch(dom, spec, timeout, want_report, started)
+            return self._watch(dom, spec, timeout, want_report, started, reinstall_guard)
         vmhost.start(dom, spec.phase, paused=True)   # console first, so no line is lost
         recorder = vmhost.ConsoleRecorder(self.uri, spec.name, serial)
         try:
             vmhost.resume(dom, spec.phase)
-            return self._watch(dom, spec, timeout, want_report, started)
+            return self._watch(dom, spec, timeout, want_report, started, reinstall_guard)
         finally:
             vmhost.stop(dom)
             recorder.close()
 
     def _watch(self, dom: libvirt.virDomain, spec: DomainSpec, timeout: int, want_report: bool,
-               started: float) -> PhaseResult:
+               started: float, reinstall_guard: bool = False) -> PhaseResult:
         serial = Path(spec.serial_log)
         tail = SerialTail(serial)
         last_activity = started
         last_writes = None
         notes: list[str] = []
+        installer_starts = 0
 
         def result(outcome: str, reason: str, *, shot: bool = False) -> PhaseResult:
             screenshot = None
@@ -285,6 +384,14 @@ class _PhaseWatch:
             if lines:
                 last_activity = now
             for line in lines:
+                if reinstall_guard and INSTALLER_START.search(line):
+                    installer_starts += 1
+                    if installer_starts > 1:
+                        return result("failed", "reinstall loop: the installer started a second time "
+                                      "(the install medium stayed first in the boot order and still "
+                                      "boots the unattended install)", shot=True)
+                if reinstall_guard and self._install_seconds is None and INSTALL_END.search(line):
+                    self._install_seconds = now - started
                 failure = match_failure(line, spec.phase)
                 if failure is not None and not failure.fatal:
                     notes.append(failure.line)
@@ -306,6 +413,9 @@ class _PhaseWatch:
                     failure = match_failure(line, spec.phase)
                     if failure is not None and failure.fatal:
                         return result("failed", f"{failure.what}: {failure.line}")
+                if reinstall_guard and self._install_seconds is None:
+                    return result("failed", "the machine powered off before the install handed it back "
+                                  "with a reboot (a kept medium needs system.finish: reboot)")
                 if want_report:
                     return result("failed", "the installed system powered off without a KICKGEN-REPORT line")
                 return result("ok", "the installer powered off (or rebooted) the machine")

@@ -45,6 +45,22 @@ class DomainSpec:
     disk_bus: str = "ide"      # what both EL6 and the stand-in kernel drive without extra modules
     ovmf_code: str = OVMF_CODE
     ovmf_vars: str = OVMF_VARS
+    # Blank volumes of `pool` attached besides the target disk (virtio: vdb, vdc, ...), so a test
+    # can show what the installer does to disks it was not meant to touch.
+    extra_volumes: tuple[str, ...] = ()
+    # The install medium stays attached and first in the boot order after the install, in one
+    # domain that restarts on reboot (the reinstall-loop test); else a reboot ends the install phase
+    # and the boot phase has the disk alone.
+    keep_medium: bool = False
+    medium_readonly: bool = True   # False: a writable stick, to show the install leaves it unchanged
+
+    @property
+    def extra_targets(self) -> tuple[str, ...]:
+        return tuple(f"vd{chr(ord('b') + i)}" for i in range(len(self.extra_volumes)))
+
+    @property
+    def medium_target(self) -> str:
+        return "hdc" if self.medium == "cd" else "sdb"
 
     @property
     def disk_target(self) -> str:

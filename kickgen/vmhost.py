@@ -96,6 +96,23 @@ def create_volume(pool: libvirt.virStoragePool, name: str, size_gb: int) -> libv
                                  f"{exc.get_error_message()}") from None
 
 
+def lookup_volume(conn: libvirt.virConnect, name: str) -> libvirt.virStorageVol:
+    """Volume NAME of the kickgen pool."""
+    try:
+        return conn.storagePoolLookupByName(POOL_NAME).storageVolLookupByName(name)
+    except libvirt.libvirtError as exc:
+        raise EnvironmentProblem(f"cannot find volume {name} in pool '{POOL_NAME}': "
+                                 f"{exc.get_error_message()}") from None
+
+
+def volume_allocation(volume: libvirt.virStorageVol) -> int:
+    """Bytes the volume takes on the host: a qcow2 volume grows with every cluster the guest writes."""
+    try:
+        return volume.info()[2]
+    except libvirt.libvirtError as exc:
+        raise EnvironmentProblem(f"cannot read volume {volume.name()}: {exc.get_error_message()}") from None
+
+
 def upload_volume(conn: libvirt.virConnect, pool: libvirt.virStoragePool, name: str,
                   path: Path) -> libvirt.virStorageVol:
     """Copy PATH into a new raw volume NAME (how a remote host gets the ISO)."""

@@ -15,7 +15,12 @@ from kickgen.tinyiso import build_tiny_iso
 
 DISK_MODULES = ("scsi_common", "scsi_mod", "libata", "ata_piix", "crct10dif_common",
                 "crct10dif_generic", "crc-t10dif", "crc64", "crc64_rocksoft_generic",
-                "crc64-rocksoft", "t10-pi", "sd_mod")
+                "crc64-rocksoft", "t10-pi", "sd_mod",
+                # extra blank disks of a boot test are virtio (vdb, ... on the host; vda, ... inside)
+                "virtio_ring", "virtio", "virtio_pci_legacy_dev", "virtio_pci_modern_dev",
+                "virtio_pci", "virtio_blk",
+                # the medium attached as a USB stick (qemu-xhci)
+                "usb-common", "usbcore", "xhci-hcd", "xhci-pci", "usb-storage")
 
 _PRELUDE = """#!/bin/sh
 /bin/busybox --install -s /bin
@@ -55,6 +60,29 @@ echo "+ false   # the script's own output"
 echo "kickgen-standin: ERROR: %post script failed with exit code 3 (--erroronfail): install aborted"
 echo "kickgen-standin: waiting at prompt (as the EL6 installer would)"
 while true; do sleep 60; done
+""",
+    # installs, then reboots without ejecting anything: with the medium kept first in the boot
+    # order the next boot is this installer again (the reinstall loop)
+    "reboot-no-eject": """echo "kickgen-standin: running %post (1 of 1)"
+dd if=/system.img of=/dev/sda bs=1M 2>/dev/null && sync
+echo "kickgen-standin: install complete: reboot"
+reboot -f
+""",
+    # installs, but also writes to the first extra disk (clearpart --all over every disk)
+    "writes-extra-disk": """for i in 1 2 3 4 5; do [ -b /dev/vda ] && break; sleep 1; done
+echo "kickgen-standin: partitioning /dev/vda too"
+dd if=/dev/zero of=/dev/vda bs=512 count=1 conv=fsync 2>/dev/null
+dd if=/system.img of=/dev/sda bs=1M 2>/dev/null && sync
+echo "kickgen-standin: install complete: poweroff"
+poweroff -f
+""",
+    # booted from a writable USB stick, it writes one sector of the stick (which must never happen)
+    "writes-the-stick": """for i in 1 2 3 4 5 6 7 8 9 10; do [ -b /dev/sdb ] && break; sleep 1; done
+echo "kickgen-standin: writing to the install medium /dev/sdb"
+dd if=/dev/urandom of=/dev/sdb bs=512 seek=2048 count=1 conv=fsync 2>/dev/null
+dd if=/system.img of=/dev/sda bs=1M 2>/dev/null && sync
+echo "kickgen-standin: install complete: poweroff"
+poweroff -f
 """,
     # hangs quietly: only the stall detector or the timeout can end it
     "silent": """while true; do sleep 60; done

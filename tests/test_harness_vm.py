@@ -28,7 +28,9 @@ def fakes():
     out = BUILD_DIR / "harness-fakes"
     good = fake_system_iso(out, profile="standin-docker")
     no_docker = fake_system_iso(out, profile="standin-docker", docker_rc=3)
-    media = {name: fake_installer_iso(out, name, good) for name in ("ok", "no-kickstart", "post-fails", "silent")}
+    media = {name: fake_installer_iso(out, name, good)
+             for name in ("ok", "no-kickstart", "post-fails", "silent", "reboot-no-eject", "writes-extra-disk",
+                          "writes-the-stick")}
     media["docker-off"] = fake_installer_iso(out, "ok", no_docker)
     return media
 
@@ -51,6 +53,60 @@ def test_install_then_boot_passes_and_writes_the_artifacts(fakes, tmp_path):
     assert "KICKGEN-REPORT v1" in (tmp_path / "boot-serial.log").read_text()
     assert ET.parse(tmp_path / "junit.xml").getroot().find("testsuite").get("failures") == "0"
     assert_nothing_left(result)
+
+
+@pytest.mark.timeout(300)
+def test_kept_medium_that_boots_the_installer_again_is_a_reinstall_loop(fakes, tmp_path):
+    result = boot_test(fakes["reboot-no-eject"], _profile(), artifacts=tmp_path, keep_medium=True)
+    assert not result.passed
+    install, boot = result.phases
+    assert (install.phase, install.outcome) == ("install", "ok")
+    assert (boot.phase, boot.outcome) == ("boot", "failed")
+    assert boot.reason.startswith("reinstall loop: the installer started a second time")
+    assert "kickgen-standin: installer starting" in (tmp_path / "boot-serial.log").read_text()
+    assert_nothing_left(result)
+
+
+@pytest.mark.timeout(300)
+def test_extra_disks_the_install_writes_to_fail_and_untouched_ones_pass(fakes, tmp_path):
+    clean = boot_test(fakes["ok"], _profile(), artifacts=tmp_path / "clean", extra_disks=2)
+    assert clean.passed, clean.verdict
+    checks = {a.name: a for a in clean.assertions if a.name.startswith("untouched:")}
+    assert sorted(checks) == ["untouched:vdb", "untouched:vdc"]
+    assert all(a.passed and a.actual.endswith(" bytes allocated") for a in checks.values())
+    domain = ET.parse(tmp_path / "clean" / "install-domain.xml").getroot()
+    assert [t.get("dev") for t in domain.findall("devices/disk/target[@bus='virtio']")] == ["vdb", "vdc"]
+    assert_nothing_left(clean)
+
+    dirty = boot_test(fakes["writes-extra-disk"], _profile(), artifacts=tmp_path / "dirty", extra_disks=1)
+    assert not dirty.passed
+    failed = [a for a in dirty.assertions if not a.passed]
+    assert [a.name for a in failed] == ["untouched:vdb"]
+    assert "untouched:vdb: FAILED: expected extra disk vdb left blank" in dirty.verdict
+    assert_nothing_left(dirty)
+
+
+@pytest.mark.timeout(300)
+def test_writable_medium_is_a_copy_and_must_come_out_unchanged(fakes, tmp_path):
+    before = fakes["ok"].read_bytes()
+    result = boot_test(fakes["ok"], _profile(), artifacts=tmp_path, medium="usb", writable_medium=True)
+    assert result.passed, result.verdict
+    names = {a.name: a for a in result.assertions}
+    assert names["untouched:sdb"].passed
+    assert names["untouched:sdb"].expected.startswith("install medium sdb unchanged (sha256 ")
+    domain = ET.parse(tmp_path / "install-domain.xml").getroot()
+    stick = domain.find("devices/disk/target[@bus='usb']/..")
+    assert stick.find("readonly") is None and stick.find("source").get("volume")   # a pool copy
+    assert fakes["ok"].read_bytes() == before
+    assert_nothing_left(result)
+
+    stick = fakes["writes-the-stick"]
+    before = stick.read_bytes()
+    written = boot_test(stick, _profile(), artifacts=tmp_path / "written", medium="usb", writable_medium=True)
+    assert not written.passed
+    assert [a.name for a in written.assertions if not a.passed] == ["untouched:sdb"]
+    assert stick.read_bytes() == before          # the user's ISO itself is never attached writable
+    assert_nothing_left(written)
 
 
 @pytest.mark.timeout(300)
