@@ -5,9 +5,14 @@ lines kept), the entries are changed as structured data (kernel argument lists),
 file is joined again. Lines of entries the edit does not touch come back byte for byte.
 
 The edit adds two entries in front of the existing ones, copied from the entry that was
-the default (same kernel and initrd, its arguments minus any `ks=`):
-  <label>      `ks=cdrom:/ks.cfg` + the profile's boot arguments (CD/DVD boot)
-  <label>-usb  `ks=hd:LABEL=<volume id>:/ks.cfg` + the same (the ISO written to a USB stick)
+the default (same kernel and initrd, its arguments minus any that choose the kickstart or
+the install source: `ks`, `ks=`, `repo=`, `method=`, `askmethod`):
+  <label>      `ks=cdrom:/ks.cfg` + the profile's boot arguments (CD/DVD boot; the install
+               source is the kickstart's `cdrom`, which searches optical drives only)
+  <label>-usb  `ks=hd:LABEL=<volume id>:/ks.cfg repo=hd:LABEL=<volume id>:/` + the same
+               (the ISO written to a USB stick: a disk, which `cdrom` never looks at; the
+               loader's repo= replaces the kickstart's method, anaconda 13.21
+               loader/loader.c ~1088-1093 and ~1355-1380, loader/method.c ~534-543)
 and makes one of them the default, with the profile's timeout.
 """
 
@@ -16,10 +21,20 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .errors import MediaError
+from .errors import MediaError, UsageError
 
 KS_PATH = "/ks.cfg"
 MENU_MODULES = ("menu.c32", "vesamenu.c32")
+# Arguments with which the EL6 loader picks the kickstart or the install source (it matches
+# them case-insensitively, loader/loader.c ~1074-1093; `askmethod` discards repo=, ~1388-1394).
+SOURCE_ARG_PREFIXES = ("ks=", "repo=", "method=")
+SOURCE_ARG_WORDS = ("ks", "askmethod")
+
+
+def is_source_arg(arg: str) -> bool:
+    """Whether a kernel argument chooses the kickstart or the install source."""
+    low = arg.lower()
+    return low in SOURCE_ARG_WORDS or low.startswith(SOURCE_ARG_PREFIXES)
 
 
 @dataclass(frozen=True)
@@ -27,18 +42,27 @@ class BootEdit:
     """What to change in every boot menu of the image."""
 
     label: str                  # isolinux label of the CD entry; the USB entry is <label>-usb
-    args: tuple[str, ...]       # installer arguments added beside ks=
-    volume_id: str              # used in ks=hd:LABEL=<volume id>:/ks.cfg
+    args: tuple[str, ...]       # installer arguments added beside ks= (and repo=)
+    volume_id: str              # used in ks=hd:LABEL=<volume id>:/ks.cfg and repo=hd:LABEL=...
     timeout_s: int              # menu timeout in seconds
     default: str = "cd"         # "cd" | "usb": which added entry boots by default
 
-    @property
-    def cd_ks(self) -> str:
-        return f"ks=cdrom:{KS_PATH}"
+    def __post_init__(self) -> None:
+        clash = [a for a in self.args if is_source_arg(a)]
+        if clash:
+            raise UsageError(f"boot argument {clash[0]!r} chooses the kickstart or install source; "
+                             "kickgen sets those itself in each menu entry",
+                             hint="remove it from boot.args")
 
     @property
-    def usb_ks(self) -> str:
-        return f"ks=hd:LABEL={self.volume_id}:{KS_PATH}"
+    def cd_source(self) -> tuple[str, ...]:
+        """The CD entry: only ks=; the install source is the kickstart's `cdrom`."""
+        return (f"ks=cdrom:{KS_PATH}",)
+
+    @property
+    def usb_source(self) -> tuple[str, ...]:
+        """The USB entry: kickstart and install source both from the stick, found by label."""
+        return (f"ks=hd:LABEL={self.volume_id}:{KS_PATH}", f"repo=hd:LABEL={self.volume_id}:/")
 
     @property
     def usb_label(self) -> str:
@@ -56,7 +80,12 @@ class BootEntry:
 
     @property
     def ks(self) -> str | None:
-        return next((a for a in self.args if a.startswith("ks=")), None)
+        return next((a for a in self.args if a.lower().startswith("ks=")), None)
+
+    @property
+    def repo(self) -> str | None:
+        """The install source given on the kernel line (repo=, or its old name method=)."""
+        return next((a for a in self.args if a.lower().startswith(("repo=", "method="))), None)
 
 
 # --- kernel argument lists ------------------------------------------------------------------
@@ -66,10 +95,12 @@ def split_args(text: str) -> list[str]:
     return text.split()
 
 
-def with_ks(args: list[str] | tuple[str, ...], ks: str, extra: tuple[str, ...]) -> list[str]:
-    """`args` without any earlier ks=, then `ks`, then the `extra` ones not already there."""
-    kept = [a for a in args if not a.startswith("ks=")]
-    out = kept + [ks]
+def with_source(args: list[str] | tuple[str, ...], source: tuple[str, ...],
+                extra: tuple[str, ...]) -> list[str]:
+    """`args` without the template's own kickstart/source arguments, then `source`, then the
+    `extra` ones not already there."""
+    kept = [a for a in args if not is_source_arg(a)]
+    out = kept + list(source)
     out += [a for a in extra if a not in out]
     return out
 
@@ -201,18 +232,18 @@ def edit_isolinux(text: str, edit: BootEdit, *, source: str = "isolinux.cfg") ->
     base_args = split_args(template.directive("append") or "")
     extra_lines = [ln for ln in template.lines[1:] if _keyword(ln)[0] == "initrd"]
 
-    def entry(label: str, title: str, ks: str, is_default: bool) -> _Block:
+    def entry(label: str, title: str, source_args: tuple[str, ...], is_default: bool) -> _Block:
         lines = [f"label {label}{nl}", f"{indent}menu label {title}{nl}"]
         if is_default and uses_menu:
             lines.append(f"{indent}menu default{nl}")
         lines.append(f"{indent}kernel {template.kernel()}{nl}")
         lines += [ln if ln.endswith(("\n", "\r")) else ln + nl for ln in extra_lines]
-        lines.append(f"{indent}append {' '.join(with_ks(base_args, ks, edit.args))}{nl}")
+        lines.append(f"{indent}append {' '.join(with_source(base_args, source_args, edit.args))}{nl}")
         return _Block(lines)
 
     new_blocks = [
-        entry(edit.label, f"^Kickstart install: {edit.label} (CD/DVD)", edit.cd_ks, edit.default == "cd"),
-        entry(edit.usb_label, f"Kickstart install: {edit.label} (USB stick)", edit.usb_ks,
+        entry(edit.label, f"^Kickstart install: {edit.label} (CD/DVD)", edit.cd_source, edit.default == "cd"),
+        entry(edit.usb_label, f"Kickstart install: {edit.label} (USB stick)", edit.usb_source,
               edit.default == "usb"),
     ]
     if uses_menu:
@@ -320,12 +351,12 @@ def edit_grub_legacy(text: str, edit: BootEdit, *, source: str = "BOOTX64.conf")
     initrd = [ln if ln.endswith(("\n", "\r")) else ln + nl
               for ln in template[1:] if _keyword(ln)[0] == "initrd"]
 
-    def entry(title: str, ks: str) -> list[str]:
-        args = with_ks(kernel_line[1:], ks, edit.args)
+    def entry(title: str, source_args: tuple[str, ...]) -> list[str]:
+        args = with_source(kernel_line[1:], source_args, edit.args)
         return [f"title {title}{nl}", f"{indent}kernel {' '.join([kernel_line[0], *args])}{nl}", *initrd]
 
-    new_entries = [entry(f"Kickstart install: {edit.label} (CD/DVD)", edit.cd_ks),
-                   entry(f"Kickstart install: {edit.label} (USB stick)", edit.usb_ks)]
+    new_entries = [entry(f"Kickstart install: {edit.label} (CD/DVD)", edit.cd_source),
+                   entry(f"Kickstart install: {edit.label} (USB stick)", edit.usb_source)]
     head = _set_grub(head, "default", "0" if edit.default == "cd" else "1", nl)
     head = _set_grub(head, "timeout", str(max(0, edit.timeout_s)), nl)
     if head and not head[-1].endswith(("\n", "\r")):

@@ -39,8 +39,19 @@ KNOWN_FAILURES: tuple[KnownFailure, ...] = (
              r"kickgen-standin: ERROR: kickstart file not found"),
     _failure("post-failed", "a %post --erroronfail script failed",
              r"kickgen-standin: ERROR: %post script failed"),
+    # the EL6 loader's install-source and anaconda's network waits (the stand-in prints the
+    # same words in its ERROR lines): a window that waits for a person, so fail at once
+    _failure("no-install-source", "the installer found no device for its install method (cdrom on a USB stick?)",
+             r"\bNo driver found\b"),
+    _failure("no-install-source", "the installer found no install disc in the optical drives",
+             r"\bDisc Not Found\b"),
+    _failure("network-device-missing", "the kickstart's network --device names an interface this machine lacks",
+             r"The provided network interface \S+ does not exist"),
     _failure("installer-error", "the stand-in installer reported an error",
              r"kickgen-standin: ERROR: "),
+    # the stand-in's UEFI loader: media whose two BOOTX64.conf copies differ do not boot
+    _failure("boot-menu-refused", "the stand-in UEFI loader refused the media's boot menus",
+             r"kickgen-standin-efi: ERROR: ", ANY_PHASE),
     # EL6 loader (C) and anaconda (python): kickstart missing or unreadable
     _failure("kickstart-not-found", "the installer did not find the kickstart",
              r"Cannot find kickstart file|Error opening kickstart file|"

@@ -37,14 +37,11 @@ EXCERPT_LINES = 15
 FAILURE_GRACE = 3          # seconds to collect the lines that follow a failure line
 MAX_EXTRA_DISKS = 3
 EXTRA_DISK_GB = 2          # more than the 100 MB for which EL6's autopart puts an LVM PV on a disk
-# The installer starting (stand-in, anaconda 13.21's loader): seen twice in one run with the
-# medium kept, the machine is reinstalling itself.
-INSTALLER_START = re.compile(r"kickgen-standin: installer starting|Running anaconda|Greetings\.$|"
+# The installer starting (stand-in, anaconda 13.21's loader and stage 2): in the boot phase of a
+# run that kept the medium, the machine is reinstalling itself.
+INSTALLER_START = re.compile(r"kickgen-standin: installer starting|Running anaconda|"
                              r"Welcome to CentOS for x86_64")
-# The installer handing the machine back (reboot / power-off), where the kept-medium run's
-# install phase ends and its boot phase starts.
-INSTALL_END = re.compile(r"kickgen-standin: install complete|reboot: Restarting system|"
-                         r"Restarting system\.")
+TRAY_POLL_SECONDS = 0.25   # the installer ejects, then reboots a second or more later
 
 
 @dataclass(frozen=True)
@@ -131,9 +128,9 @@ def boot_test(iso: Path, profile, *, connect: str = vmhost.DEFAULT_URI, firmware
     """Install ISO with PROFILE's VM settings, boot the result, check `profile.expect`.
 
     extra_disks: blank disks attached besides the target; the install must not write to them.
-    keep_medium: the medium stays attached and first in the boot order after the install (one
-    domain that restarts on reboot): the run must still end in the installed system, not a
-    second install. writable_medium: the medium is a writable copy (as a real USB stick is)
+    keep_medium: the medium stays attached and first in the boot order for the first boot, as a
+    disc left in the drive does (a CD the installer ejected is out of the drive then): the run
+    must still end in the installed system, not a second install. writable_medium: the medium is a writable copy (as a real USB stick is)
     that must come out unchanged."""
     iso = Path(iso).resolve()
     if not iso.is_file():
@@ -189,17 +186,16 @@ def boot_test(iso: Path, profile, *, connect: str = vmhost.DEFAULT_URI, firmware
                           medium_readonly=not writable_medium)
         watch = _PhaseWatch(conn, connect, name, chosen.label, artifacts, stall, progress)
 
-        if keep_medium:
-            phases.extend(watch.run_through(spec, timeouts["install"] + timeouts["boot"]))
+        install = watch.run(spec, timeouts["install"], want_report=False)
+        phases.append(install)
+        if install.ok:
+            boot_spec = spec.for_phase("boot", str(artifacts / "boot-serial.log"))
+            if keep_medium:
+                boot_spec = replace(boot_spec, medium_ejected=watch.tray_opened)
+            phases.append(watch.run(boot_spec, timeouts["boot"], want_report=True))
         else:
-            install = watch.run(spec, timeouts["install"], want_report=False)
-            phases.append(install)
-            if install.ok:
-                phases.append(watch.run(spec.for_phase("boot", str(artifacts / "boot-serial.log")),
-                                        timeouts["boot"], want_report=True))
-            else:
-                phases.append(PhaseResult("boot", "not-run", "the install phase failed", 0.0,
-                                          artifacts / "boot-serial.log"))
+            phases.append(PhaseResult("boot", "not-run", "the install phase failed", 0.0,
+                                      artifacts / "boot-serial.log"))
         report = watch.report
     finally:
         # Checked on the volumes themselves, after the guest is gone: qemu's write counters die
@@ -215,7 +211,8 @@ def boot_test(iso: Path, profile, *, connect: str = vmhost.DEFAULT_URI, firmware
             problems = vmhost.cleanup(conn, name, volumes)
         conn.close()
 
-    assertions = (check_expectations(profile.expect, report, profile_name=profile.name, ks_sha256=ks_sha256)
+    assertions = (check_expectations(profile.expect, report, profile_name=profile.name, ks_sha256=ks_sha256,
+                                     allow_unsigned=tuple(profile.repos.allow_unsigned))
                   if report is not None else ())
     assertions += untouched
     passed = all(p.ok for p in phases) and all(a.passed for a in assertions)
@@ -312,35 +309,9 @@ class _PhaseWatch:
         self.stall_seconds = stall_seconds
         self.progress = progress
         self.report: BootReport | None = None
+        self.tray_opened = False     # the guest opened the medium's tray during the install phase
 
     def run(self, spec: DomainSpec, timeout: int, *, want_report: bool) -> PhaseResult:
-        return self._run(spec, timeout, want_report=want_report)
-
-    def run_through(self, spec: DomainSpec, timeout: int) -> tuple[PhaseResult, PhaseResult]:
-        """Install and first boot in one domain that restarts on reboot (spec.keep_medium).
-
-        Ends at the report, a failure, or the installer starting a second time. The serial log is
-        split where the installer hands the machine back (INSTALL_END) into the two phases."""
-        whole = self._run(spec, timeout, want_report=True, reinstall_guard=True)
-        serial = whole.serial_log
-        lines = serial.read_text(errors="replace").splitlines() if serial.is_file() else []
-        ended = next((i for i, line in enumerate(lines) if INSTALL_END.search(line)), None)
-        boot_log = serial.with_name("boot-serial.log")
-        write_text(boot_log, "\n".join(lines[ended + 1:]) + "\n" if ended is not None else "")
-        install_seconds = self._install_seconds or whole.seconds
-        if ended is None:   # it never got past the install
-            install = replace(whole, phase="install")
-            boot = PhaseResult("boot", "not-run", "the install phase failed", 0.0, boot_log)
-            return install, boot
-        install = PhaseResult("install", "ok", "the installer rebooted with the medium still attached",
-                              install_seconds, serial)
-        boot = replace(whole, phase="boot", serial_log=boot_log,
-                       seconds=max(whole.seconds - install_seconds, 0.0))
-        return install, boot
-
-    def _run(self, spec: DomainSpec, timeout: int, *, want_report: bool,
-             reinstall_guard: bool = False) -> PhaseResult:
-        self._install_seconds: float | None = None
         serial = Path(spec.serial_log)
         serial.unlink(missing_ok=True)
         xml = render_domain_xml(spec)
@@ -349,24 +320,29 @@ class _PhaseWatch:
         started = time.monotonic()
         if spec.serial == "file":
             vmhost.start(dom, spec.phase)
-            return self._watch(dom, spec, timeout, want_report, started, reinstall_guard)
+            return self._watch(dom, spec, timeout, want_report, started)
         vmhost.start(dom, spec.phase, paused=True)   # console first, so no line is lost
         recorder = vmhost.ConsoleRecorder(self.uri, spec.name, serial)
         try:
             vmhost.resume(dom, spec.phase)
-            return self._watch(dom, spec, timeout, want_report, started, reinstall_guard)
+            return self._watch(dom, spec, timeout, want_report, started)
         finally:
             vmhost.stop(dom)
             recorder.close()
 
     def _watch(self, dom: libvirt.virDomain, spec: DomainSpec, timeout: int, want_report: bool,
-               started: float, reinstall_guard: bool = False) -> PhaseResult:
+               started: float) -> PhaseResult:
         serial = Path(spec.serial_log)
         tail = SerialTail(serial)
         last_activity = started
         last_writes = None
         notes: list[str] = []
-        installer_starts = 0
+        # A kept medium: watch the drive's tray while installing (the install ends in a reboot,
+        # which resets the virtual drive); in the first boot, an installer is a reinstall.
+        watch_tray = spec.keep_medium and spec.medium == "cd" and spec.phase == "install"
+        reinstall_guard = spec.keep_medium and spec.phase == "boot"
+        if spec.phase == "install":
+            self.tray_opened = False
 
         def result(outcome: str, reason: str, *, shot: bool = False) -> PhaseResult:
             screenshot = None
@@ -385,13 +361,9 @@ class _PhaseWatch:
                 last_activity = now
             for line in lines:
                 if reinstall_guard and INSTALLER_START.search(line):
-                    installer_starts += 1
-                    if installer_starts > 1:
-                        return result("failed", "reinstall loop: the installer started a second time "
-                                      "(the install medium stayed first in the boot order and still "
-                                      "boots the unattended install)", shot=True)
-                if reinstall_guard and self._install_seconds is None and INSTALL_END.search(line):
-                    self._install_seconds = now - started
+                    return result("failed", "reinstall loop: the installer started again at the first "
+                                  "boot (the install medium stayed first in the boot order and still "
+                                  "boots the unattended install)", shot=True)
                 failure = match_failure(line, spec.phase)
                 if failure is not None and not failure.fatal:
                     notes.append(failure.line)
@@ -413,9 +385,6 @@ class _PhaseWatch:
                     failure = match_failure(line, spec.phase)
                     if failure is not None and failure.fatal:
                         return result("failed", f"{failure.what}: {failure.line}")
-                if reinstall_guard and self._install_seconds is None:
-                    return result("failed", "the machine powered off before the install handed it back "
-                                  "with a reboot (a kept medium needs system.finish: reboot)")
                 if want_report:
                     return result("failed", "the installed system powered off without a KICKGEN-REPORT line")
                 return result("ok", "the installer powered off (or rebooted) the machine")
@@ -439,7 +408,11 @@ class _PhaseWatch:
                               f"{tail.last_line or '(none)'}", shot=True)
             if self.progress is not None:
                 self.progress(Progress(self.run_name, spec.phase, elapsed, tail.last_line, self.accel))
-            time.sleep(POLL_SECONDS)
+            if watch_tray:
+                self.tray_opened = self.tray_opened or vmhost.tray_open(dom, spec.medium_target)
+                time.sleep(TRAY_POLL_SECONDS)
+            else:
+                time.sleep(POLL_SECONDS)
 
     def _after_report(self, dom: libvirt.virDomain, result: Callable[..., PhaseResult]) -> PhaseResult:
         """The report is in: give the first-boot script a moment to power off, then stop anyway."""

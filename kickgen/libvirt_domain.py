@@ -48,10 +48,12 @@ class DomainSpec:
     # Blank volumes of `pool` attached besides the target disk (virtio: vdb, vdc, ...), so a test
     # can show what the installer does to disks it was not meant to touch.
     extra_volumes: tuple[str, ...] = ()
-    # The install medium stays attached and first in the boot order after the install, in one
-    # domain that restarts on reboot (the reinstall-loop test); else a reboot ends the install phase
-    # and the boot phase has the disk alone.
+    # The install medium stays attached and first in the boot order for the first boot too (the
+    # reinstall-loop test); else the boot phase has the disk alone. medium_ejected: the guest
+    # opened the CD tray while installing, so the drive is empty at the first boot (a virtual
+    # drive closes its tray at a reset; a real one keeps the disc out).
     keep_medium: bool = False
+    medium_ejected: bool = False
     medium_readonly: bool = True   # False: a writable stick, to show the install leaves it unchanged
 
     @property

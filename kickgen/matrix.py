@@ -23,7 +23,7 @@ import yaml
 
 from . import BUILD_DIR
 from .errors import KickgenError, UsageError
-from .harness import BootTestResult, ProgressFn, boot_test
+from .harness import MAX_EXTRA_DISKS, BootTestResult, ProgressFn, boot_test
 from .libvirt_domain import FIRMWARES, MEDIA
 from .pipeline import build_media
 from .atomicfile import write_text
@@ -64,6 +64,9 @@ class MatrixPlan:
     hosts: tuple[Host, ...]
     timeout_install: int | None = None
     timeout_boot: int | None = None
+    extra_disks: int = 0          # blank disks beside the target, which the install must not touch
+    keep_medium: bool = False     # CD cases: the medium stays in the drive after the install
+    writable_medium: bool = False  # USB cases: a writable stick that must come out unchanged
 
 
 @dataclass(frozen=True)
@@ -106,7 +109,11 @@ class MatrixOutcome:
         return f"{word} matrix {self.plan.source.name}: {good}/{len(self.outcomes)} cases passed ({self.seconds:.0f}s)"
 
 
-_TOP_KEYS = {"iso", "profiles", "firmware", "medium", "exclude", "hosts", "timeout_install", "timeout_boot"}
+_TOP_KEYS = {"iso", "profiles", "firmware", "medium", "exclude", "hosts", "timeout_install", "timeout_boot",
+             "extra_disks", "keep_medium", "writable_medium"}
+# What a USB-stick case changes in its profile: its media boots the USB entry by default, and
+# since nothing ejects a stick, the install powers off rather than reboot into itself again.
+USB_OVERRIDES = ("boot.default=usb", "system.finish=poweroff")
 
 
 def load_matrix(path: Path, *, connect: Sequence[str] = (), parallel: int | None = None) -> MatrixPlan:
@@ -167,7 +174,17 @@ def load_matrix(path: Path, *, connect: Sequence[str] = (), parallel: int | None
         if value is not None and (not isinstance(value, int) or value < 1):
             raise UsageError(f"{where}: {key}: expected seconds (a whole number), got {value!r}")
         timeouts[key] = value
-    return MatrixPlan(path, base_iso, tuple(cases), tuple(hosts), **timeouts)
+    extra_disks = data.get("extra_disks", 0)
+    if not isinstance(extra_disks, int) or isinstance(extra_disks, bool) or not 0 <= extra_disks <= MAX_EXTRA_DISKS:
+        raise UsageError(f"{where}: extra_disks: expected a whole number from 0 to {MAX_EXTRA_DISKS}, "
+                         f"got {extra_disks!r}")
+    flags = {}
+    for key in ("keep_medium", "writable_medium"):
+        value = data.get(key, False)
+        if not isinstance(value, bool):
+            raise UsageError(f"{where}: {key}: expected true or false, got {value!r}")
+        flags[key] = value
+    return MatrixPlan(path, base_iso, tuple(cases), tuple(hosts), **timeouts, extra_disks=extra_disks, **flags)
 
 
 def _list(data: dict, key: str, where: str) -> list:
@@ -223,13 +240,14 @@ def run_matrix(plan: MatrixPlan, *, artifacts: Path | None = None, accel: str = 
     prepared: dict[tuple[ProfileEntry, str], tuple[object, Path, str | None] | str] = {}
     for entry, medium in dict.fromkeys((case.entry, case.medium) for case in plan.cases):
         try:
-            profile = load_profile(entry.ref, entry.overrides)
+            overrides = entry.overrides + (USB_OVERRIDES if medium == "usb" and entry.iso is None else ())
+            profile = load_profile(entry.ref, overrides)
             if entry.iso is not None:
                 prepared[entry, medium] = (profile, entry.iso, None)
             else:
                 out = artifacts / "media" / f"{_slug(entry.label)}-{medium}.iso"
                 out.parent.mkdir(parents=True, exist_ok=True)
-                made = build_media(profile, plan.base_iso, out, boot_default="usb" if medium == "usb" else "cd")
+                made = build_media(profile, plan.base_iso, out)
                 prepared[entry, medium] = (profile, made.output, made.ks_sha256)
         except KickgenError as exc:
             prepared[entry, medium] = exc.message
@@ -256,7 +274,9 @@ def run_matrix(plan: MatrixPlan, *, artifacts: Path | None = None, accel: str = 
                     result = boot_test(iso, profile, connect=host.uri, firmware=case.firmware, ks_sha256=ks_sha256,
                                        medium=case.medium, timeout_install=plan.timeout_install,
                                        timeout_boot=plan.timeout_boot, accel=accel, progress=progress,
-                                       artifacts=artifacts / _slug(case.id))
+                                       artifacts=artifacts / _slug(case.id), extra_disks=plan.extra_disks,
+                                       keep_medium=plan.keep_medium and case.medium == "cd",
+                                       writable_medium=plan.writable_medium and case.medium == "usb")
                     outcome = CaseOutcome(case, host.uri, result, seconds=time.monotonic() - began)
                 except KickgenError as exc:
                     outcome = CaseOutcome(case, host.uri, None, exc.message, time.monotonic() - began)

@@ -1,7 +1,7 @@
 """`kickgen inspect`: what an install ISO holds for booting, as data.
 
 Volume ID, El Torito entries, hybrid (MBR/GPT) status, every boot menu entry with its ks=
-argument (isolinux.cfg, EFI/BOOT/BOOTX64.conf on the ISO and inside the FAT image), the
+and repo= arguments (isolinux.cfg, EFI/BOOT/BOOTX64.conf on the ISO and inside the FAT image), the
 kickstart at /ks.cfg and whether the implanted media MD5 matches.
 """
 
@@ -33,6 +33,7 @@ class MenuEntry:
     name: str
     kernel: str
     ks: str | None
+    repo: str | None    # install source on the kernel line (repo= or method=)
     default: bool
 
 
@@ -104,7 +105,7 @@ def inspect_image(path: Path) -> ImageInfo:
                                     fatimage.read_file(fat, inner).decode("utf-8", "replace")))
         for label, kind, text in configs:
             parsed = bootcfg.isolinux_entries(text) if kind == "isolinux" else bootcfg.grub_legacy_entries(text)
-            entries += [MenuEntry(label, e.name, e.kernel, e.ks, e.default) for e in parsed]
+            entries += [MenuEntry(label, e.name, e.kernel, e.ks, e.repo, e.default) for e in parsed]
         ks_sha = hashlib.sha256(image.read("/ks.cfg")).hexdigest() if image.exists("/ks.cfg") else None
         info_volume_id, volume_bytes = image.volume_id, image.volume_bytes
         catalog = image.boot_catalog_path()
@@ -140,7 +141,7 @@ def format_text(info: ImageInfo) -> str:
             lines.append(f"menu {m.config}:")
             current = m.config
         mark = "*" if m.default else " "
-        lines.append(f"  {mark} {m.name}: {m.ks or 'no ks='}")
+        lines.append(f"  {mark} {m.name}: {m.ks or 'no ks='}{' ' + m.repo if m.repo else ''}")
     lines.append(f"/ks.cfg      : {('sha256 ' + info.kickstart_sha256) if info.kickstart_sha256 else 'absent'}")
     if info.md5_implanted is None:
         lines.append(f"media MD5    : none implanted (computed {info.md5_computed})")

@@ -16,6 +16,7 @@ kickstart text or from a Profile; `embedded_repos_for(profile)` is step 1 for th
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import os
 import posixpath
@@ -39,6 +40,9 @@ MEDIA_MOUNT = "/mnt/source"            # where the EL6 installer mounts the inst
 # at MEDIA_BIND for the chroot %post scripts (released again by the last %post).
 INSTALLED_ROOT = "/mnt/kickgen"
 MEDIA_BIND = "/mnt/kickgen-media"
+# Where the media %post mounts the install media itself (read-only, found by its label) when the
+# installer has unmounted /mnt/source: it does so before %post for an hd: (USB stick) install.
+MEDIA_OWN_MOUNT = "/mnt/kickgen-source"
 REPO_ID_PREFIX = "kickgen-"
 REPO_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 BASE_REPO = "base"
@@ -154,6 +158,7 @@ class OfflineRepo:
     """Where one embedded repo is seen: on the media during the install, in the new system."""
 
     name: str
+    installer: bool = False     # handed to the installer too (media.installer_repos)
 
     @property
     def media_url(self) -> str:
@@ -173,7 +178,8 @@ def offline_repos(profile: Profile) -> tuple[OfflineRepo, ...]:
     ISO). Empty for an online profile. Reads no file: the folders need not exist to render."""
     if not profile.media.offline:
         return ()
-    return tuple(OfflineRepo(name) for name in sorted(profile.media.embed))
+    return tuple(OfflineRepo(name, name in profile.media.installer_repos)
+                 for name in sorted(profile.media.embed))
 
 
 def embedded_repos_for(profile: Profile) -> EmbeddedRepos | None:
@@ -244,12 +250,34 @@ class Request:
     origin: str        # where the kickstart asks for it
     implicit: bool = False   # added by anaconda (@core, @base), not written in the kickstart
     all_members: bool = False  # @group --optional
+    stage: str = "installer"   # "installer": the installer's transaction; "post": a %post yum run
 
 
 @dataclass(frozen=True)
 class Requests:
     items: tuple[Request, ...]
     excluded: tuple[str, ...] = ()     # %packages `-name` (globs allowed)
+    repo_urls: tuple[str, ...] = ()    # baseurls of the kickstart's `repo` lines (the installer's)
+
+
+# What anaconda 13.21.215 adds to every new install's transaction, whatever %packages says
+# (yuminstall.py doPostSelection, 1605-1612). It skips one it cannot find with only a log line,
+# which leaves an unbootable or half-configured system: check-offline reports it as missing.
+INSTALLER_FORCED = (
+    ("kernel", "selectBestKernel, yuminstall.py:1571-1578"),
+    ("grub", "the x86 platform's package, platform.py:565-567"),
+    ("e2fsprogs", "ext4 /boot and / of autopart, selectFSPackages, yuminstall.py:1580-1586"),
+    ("lvm2", "autopart's LVM, selectFSPackages, yuminstall.py:1580-1586"),
+    ("dosfstools", "the vfat /boot/efi of a UEFI install, selectFSPackages, yuminstall.py:1580-1586"),
+    ("authconfig", "selectAnacondaNeeds, yuminstall.py:1592-1594"),
+    ("chkconfig", "selectAnacondaNeeds, yuminstall.py:1592-1594"),
+    ("system-config-firewall-base", "selectAnacondaNeeds, yuminstall.py:1592-1594"),
+)
+
+
+def installer_forced_requests() -> tuple[Request, ...]:
+    return tuple(Request(name, "package", f"the installer: {why}", implicit=True)
+                 for name, why in INSTALLER_FORCED)
 
 
 def requested_packages(kickstart_text: str, source: str = "<kickstart>") -> Requests:
@@ -278,7 +306,8 @@ def requested_packages(kickstart_text: str, source: str = "<kickstart>") -> Requ
         if script.type != KS_SCRIPT_POST or posixpath.basename(script.interp) not in ("sh", "bash"):
             continue
         items += _post_requests(script.script, script.lineno + 1)
-    return Requests(tuple(items), tuple(handler.packages.excludedList))
+    urls = tuple(repo.baseurl for repo in handler.repo.repoList if repo.baseurl)
+    return Requests(tuple(items), tuple(handler.packages.excludedList), urls)
 
 
 # yum options that take a separate argument (yum 3.2.29's cli.py)
@@ -395,7 +424,7 @@ def _command_requests(words: list[str], line_no: int, runners: set[str],
     if program == "yum":
         return _yum_requests(args, origin, variables)
     if program == "rpm" and any(re.match(r"^-[a-zA-Z]*[iUF]", a) for a in args):
-        return [Request(a, "url", origin) for a in args if "://" in a]
+        return [Request(a, "url", origin, stage="post") for a in args if "://" in a]
     return []
 
 
@@ -435,15 +464,15 @@ def _yum_requests(args: list[str], origin: str, variables: Mapping[str, str]) ->
     for raw in targets:
         target = _expand(raw, variables)
         if target is None:
-            requests.append(Request(raw, "unresolved", origin))
+            requests.append(Request(raw, "unresolved", origin, stage="post"))
         elif "://" in target:
-            requests.append(Request(target, "url", origin))
+            requests.append(Request(target, "url", origin, stage="post"))
         elif verb == "localinstall" or target.endswith(".rpm"):
             continue  # a local file: not something a repository has to provide
         elif verb == "groupinstall" or target.startswith("@"):
-            requests.append(Request(target.removeprefix("@"), "group", origin))
+            requests.append(Request(target.removeprefix("@"), "group", origin, stage="post"))
         else:
-            requests.append(Request(target, "package", origin))
+            requests.append(Request(target, "package", origin, stage="post"))
     return requests
 
 
@@ -706,8 +735,10 @@ class OfflineCheck:
     embedded: EmbeddedRepos
     base: RepoMetadata
     requests: Requests
-    report: ClosureReport
+    report: ClosureReport                    # both stages: every missing capability
     repos: tuple[tuple[str, int], ...] = field(default=())   # (repo, package count)
+    installer_repos: tuple[str, ...] = ()    # embedded repos the installer's `repo` lines name
+    installer_report: ClosureReport | None = None
 
 
 def check_offline(kickstart: str | Profile, base_iso: Path,
@@ -716,6 +747,11 @@ def check_offline(kickstart: str | Profile, base_iso: Path,
 
     KICKSTART is the kickstart text, or a Profile: then its kickstart is rendered and its
     `media.embed` is used, with EMBED's paths added to the repos of the same name.
+
+    Two stages, as anaconda 13.21 installs: the installer's transaction (`%packages`, @core,
+    @base, and what the installer forces in: INSTALLER_FORCED) resolved over the base media
+    plus only the embedded repos the kickstart's `repo` lines name; then every request with the
+    `%post` yum targets over the base media plus all embedded repos (yum in `%post`).
     """
     if isinstance(kickstart, str):
         kickstart_text = kickstart
@@ -736,14 +772,44 @@ def check_offline(kickstart: str | Profile, base_iso: Path,
                            "own repository; choose another name")
     embedded = collect_embedded(embed)
     requests = requested_packages(kickstart_text)
+    by_url = {OfflineRepo(repo.name).media_url.rstrip("/"): repo.name for repo in embedded.repos}
+    installer_names = tuple(dict.fromkeys(by_url[url.rstrip("/")] for url in requests.repo_urls
+                                          if url.rstrip("/") in by_url))
+    forced = installer_forced_requests()
+    installer_requests = Requests(
+        tuple(r for r in requests.items if r.stage == "installer") + forced, requests.excluded)
+    all_requests = Requests(requests.items + forced, requests.excluded)
+
+    def run(filelists: bool) -> tuple[RepoMetadata, ClosureReport, ClosureReport, dict]:
+        base = read_iso_repodata(Path(base_iso), filelists=filelists)
+        metadata = embedded.metadata()
+        installer = check_closure(installer_requests, {
+            BASE_REPO: base, **{name: metadata[name] for name in installer_names}})
+        repos = {BASE_REPO: base, **metadata}
+        return base, installer, check_closure(all_requests, repos), repos
+
     # primary.xml already lists */bin/* and /etc/* files; the base media's full file lists
     # (a million entries on a DVD, ~10 s to parse) are read only when a file require is unmet.
-    base = read_iso_repodata(Path(base_iso), filelists=False)
-    repos = {BASE_REPO: base, **embedded.metadata()}
-    report = check_closure(requests, repos)
-    if any(m.capability.startswith("/") for m in report.missing):
-        base = read_iso_repodata(Path(base_iso), filelists=True)
-        repos = {BASE_REPO: base, **embedded.metadata()}
-        report = check_closure(requests, repos)
+    base, installer, post, repos = run(filelists=False)
+    if any(m.capability.startswith("/") for m in installer.missing + post.missing):
+        base, installer, post, repos = run(filelists=True)
     counts = tuple((name, len(meta.packages)) for name, meta in repos.items())
-    return OfflineCheck(embedded, base, requests, report, counts)
+    return OfflineCheck(embedded, base, requests, _merge_stages(installer, post), counts,
+                        installer_names, installer)
+
+
+def _merge_stages(installer: ClosureReport, post: ClosureReport) -> ClosureReport:
+    """One report: the installer stage's missing capabilities first (each told as the
+    installer's), then those of the %post stage not already listed."""
+    seen_by_installer = "the base media and media.installer_repos"
+    def told(m: Missing) -> Missing:
+        if "in any repository" in m.note:
+            return dataclasses.replace(m, note=m.note.replace(
+                "in any repository", f"in {seen_by_installer} (all the installer sees)"))
+        note = f"the installer sees only {seen_by_installer}"
+        return dataclasses.replace(m, note=f"{m.note}; {note}" if m.note else note)
+    missing = [told(m) for m in installer.missing]
+    seen = {(m.capability, m.needed_by) for m in missing}
+    missing += [m for m in post.missing if (m.capability, m.needed_by) not in seen]
+    notes = tuple(dict.fromkeys(installer.notes + post.notes))
+    return ClosureReport(post.selected, tuple(missing), notes)

@@ -18,11 +18,26 @@ from .render import render_kickstart
 from .validate import validate_kickstart
 
 
-def kickstart_for(profile: Profile) -> str:
+def kickstart_for(profile: Profile, media_label: str | None = None) -> str:
     """The profile's kickstart with a salt derived from the profile: the same profile gives the
-    same bytes, so a remastered ISO is reproducible (no random salt at remaster time)."""
+    same bytes, so a remastered ISO is reproducible (no random salt at remaster time).
+    `media_label`: the volume ID of the media it goes on (its %pre must not pick that disk)."""
     salt = hashlib.sha256(repr(profile).encode()).hexdigest()[:16]
-    return render_kickstart(profile, salt=salt).text
+    return render_kickstart(profile, salt=salt, media_label=media_label).text
+
+
+def _volume_id_of(iso: Path) -> str | None:
+    """The volume ID in ISO's primary volume descriptor (sector 16), or None when it has none.
+    Read directly: parsing the whole image for 32 bytes would cost a second on a DVD."""
+    try:
+        with open(iso, "rb") as stream:
+            stream.seek(16 * 2048)
+            pvd = stream.read(72)
+    except OSError:
+        return None            # the remaster reports the base's problem with its own message
+    if pvd[:6] != b"\x01CD001":
+        return None
+    return pvd[40:72].decode("ascii", "replace").rstrip(" \x00") or None
 
 
 def parse_add(item: str) -> ExtraFile:
@@ -36,13 +51,11 @@ def parse_add(item: str) -> ExtraFile:
 
 def build_media(profile: Profile, base: Path, output: Path, *, kickstart: str | None = None,
                 kickstart_source: str | None = None, add: Sequence[ExtraFile] = (),
-                boot_default: str | None = None, offline_check: bool = True,
+                offline_check: bool = True,
                 progress: Progress | None = None) -> RemasterResult:
-    """Remaster BASE into OUTPUT so it installs PROFILE unattended (or KICKSTART, when given).
-
-    `boot_default` ("cd"|"usb") overrides the profile's `boot.default` (the matrix builds a
-    USB-stick copy of each profile's media this way)."""
-    text = kickstart if kickstart is not None else kickstart_for(profile)
+    """Remaster BASE into OUTPUT so it installs PROFILE unattended (or KICKSTART, when given)."""
+    label = profile.media.volume_id or _volume_id_of(Path(base))
+    text = kickstart if kickstart is not None else kickstart_for(profile, label)
     validate_kickstart(text, kickstart_source or f"{profile.name} (rendered)")
     extras = [ExtraFile(m.src if Path(m.src).is_absolute() else profile.source.parent / m.src, m.dest)
               for m in profile.media.add]
@@ -62,7 +75,7 @@ def build_media(profile: Profile, base: Path, output: Path, *, kickstart: str | 
     request = RemasterRequest(
         base=Path(base), output=Path(output), kickstart=text.encode(), profile_name=profile.name,
         boot_label=profile.boot.label, boot_args=tuple(profile.boot.args),
-        boot_timeout=profile.boot.timeout, boot_default=boot_default or profile.boot.default,
+        boot_timeout=profile.boot.timeout, boot_default=profile.boot.default,
         volume_id=profile.media.volume_id, extra_files=tuple(extras),
         embedded=tuple(e.as_dict() for e in embedded.manifest) if embedded else ())
     return remaster(request, progress)

@@ -50,6 +50,10 @@ KINDS: dict[str, tuple[re.Pattern[str], str]] = {
               "a SHA-512 crypt hash ($6$salt$...)"),
     "script": (re.compile(r"[^\x00-\x08\x0b-\x1f\x7f]*", re.S), "a script"),
     "timezone": (re.compile(r"[A-Za-z0-9_][A-Za-z0-9_+/-]*"), "a time zone name like Europe/Berlin"),
+    # a NIC name (at most 15 characters, the kernel's IFNAMSIZ) or a MAC address
+    "netdev": (re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,14}|([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}"),
+               "a NIC name like em1 (at most 15 letters, digits and _ . -) or a MAC address "
+               "like 52:54:00:12:34:56"),
     "volid": (re.compile(r"[A-Za-z0-9_.-]{1,32}"),
               "a volume ID of at most 32 letters, digits and _ . - (no spaces or colons)"),
 }
@@ -101,8 +105,13 @@ class System:
     firstboot: bool = key(False, "run the firstboot agent (`firstboot --enable|--disable`)")
     text: bool = key(True, "text-mode installer (`text`)")
     finish: Literal["reboot", "poweroff", "halt"] = key(
-        "reboot", "what the installer does when done", example="poweroff")
-    eject: bool = key(False, "eject the media when done (`--eject`)")
+        "reboot", "what the installer does when done. `reboot` with `boot.default: usb` is "
+        "refused: nothing ejects a stick, the machine would boot it again and its default entry "
+        "installs again", example="poweroff")
+    eject: bool = key(True, "eject the CD/DVD when done (`reboot --eject`): 13.21 ejects only "
+                      "with `--eject`, and a DVD left in a CD-first machine boots the unattended "
+                      "install again (a reinstall loop); false only where the firmware boots the "
+                      "disk first")
 
 
 @dataclass(frozen=True)
@@ -126,7 +135,12 @@ class Mirrors:
 
 @dataclass(frozen=True)
 class Network:
-    device: str = key("eth0", "network device (`network --device=`)", kind="word", example="em1")
+    device: str | None = key(
+        None, "NIC of the `network` line (`--device=`): null leaves `--device` out, so EL6 uses "
+        "the NIC the loader chose (the boot menu's `ksdevice=link`: the first with a cable), "
+        "whatever the naming (eth0, em1, p1p1); a name pins one (13.21 aborts the install when it "
+        "does not exist) and a MAC address pins the NIC with that address",
+        kind="netdev", example="52:54:00:12:34:56")
     bootproto: Literal["dhcp", "static"] = key("dhcp", "address configuration", example="static")
     ip: str | None = key(None, "static address (bootproto static)", kind="word", example="192.0.2.10")
     netmask: str | None = key(None, "static netmask", kind="word", example="255.255.255.0")
@@ -154,9 +168,13 @@ class Storage:
     clearpart: Literal["all", "linux", "none"] = key(
         "all", "which partitions to remove (`clearpart --all --initlabel`)", example="linux")
     initlabel: bool = key(True, "initialise disk labels (`--initlabel`)")
-    drives: tuple[str, ...] = key((), "limit clearing and partitioning to these disks "
-                                  "(`--drives=`, `ignoredisk --only-use=`)", kind="word",
-                                  example="[sda]")
+    drives: tuple[str, ...] = key(
+        (), "the disks the install may touch (`ignoredisk --only-use=`, `clearpart --drives=`, "
+        "boot loader on the first). [] = one disk chosen at install time by kickgen's `%pre` "
+        "(`kickgen-disks`): the first disk in /sys/block (sd*, vd*, hd*, xvd*) that is not "
+        "removable, not on USB, not the install media (by its volume ID) and not empty; every "
+        "other disk is left alone (EL6's autopart would otherwise spread LVM over all of them). "
+        "No such disk: the install stops with a FAILED line", kind="word", example="[sda, sdb]")
     autopart: bool = key(True, "automatic partitioning (`autopart`); the only layout supported")
     bootloader: Bootloader = key(Bootloader(), "boot loader settings")
 
@@ -235,12 +253,16 @@ class Scripts:
 
 @dataclass(frozen=True)
 class Boot:
-    args: tuple[str, ...] = key(("text", "console=tty0", "console=ttyS0,115200n8"),
-                                "installer kernel arguments added beside `ks=`", kind="bootarg",
+    args: tuple[str, ...] = key(("text", "console=tty0", "console=ttyS0,115200n8", "ksdevice=link"),
+                                "installer kernel arguments added beside `ks=`; `ksdevice=link`: "
+                                "with several NICs the EL6 loader would otherwise stop and ask "
+                                "which one to use", kind="bootarg",
                                 example="[text, console=ttyS0,115200n8, noipv6]")
     timeout: int = key(5, "boot menu timeout in seconds", example="10")
     label: str = key("kickstart", "label of the added boot entries", kind="name", example="ks")
-    default: Literal["cd", "usb"] = key("cd", "which added entry is the menu default", example="usb")
+    default: Literal["cd", "usb"] = key(
+        "cd", "which added entry is the menu default; `usb` needs `system.finish: poweroff` (or "
+        "halt): a stick stays in after a reboot", example="usb")
 
 
 @dataclass(frozen=True)
@@ -298,6 +320,11 @@ class Media:
         example="{aufs-kernel: rpms/hop5, epel: [rpms/epel6]}")
     offline: bool = key(False, "install with no network: the kickstart uses only the install "
                         "media and the `media.embed` repos (network repos are dropped)")
+    installer_repos: tuple[str, ...] = key(
+        (), "offline: `media.embed` repos handed to the installer itself (`repo "
+        "--name=kickgen-<name>`), so `%packages` may take packages from them; by default the "
+        "installer installs from the media only and `%post` yum installs the embedded packages",
+        kind="name", example="[updates]")
 
 
 @dataclass(frozen=True)
@@ -321,6 +348,14 @@ class Expect:
                                      kind="name", example="aufs")
     default_entry: str | None = key(None, "regex the default grub entry title must match",
                                     kind="regex", example=r"'3\.10\.5-3\.el6'")
+
+
+@dataclass(frozen=True)
+class Repos:
+    allow_unsigned: tuple[str, ...] = key(
+        (), "repo ids that may stay enabled on the installed system with `gpgcheck=0`; every "
+        "other unsigned repo is disabled by the last kickgen `%post` (`repos-final`)",
+        kind="name", example="[kickgen-hop5]")
 
 
 @dataclass(frozen=True)
@@ -348,6 +383,7 @@ class Profile:
     epel: Epel = key(Epel(), "EPEL 6")
     docker: Docker = key(Docker(), "Docker (docker-io)")
     scripts: Scripts = key(Scripts(), "your own `%pre`/`%post` scripts")
+    repos: Repos = key(Repos(), "yum repositories left enabled on the installed system")
     report: Report = key(Report(), "the first-boot report line")
     boot: Boot = key(Boot(), "installer boot entries (used by the remaster)")
     media: Media = key(Media(), "the remastered ISO")
@@ -839,6 +875,18 @@ def _check_profile(root: Node, profile: Profile, problems: _Problems) -> None:
     if net.bootproto == "static" and (not net.ip or not net.netmask):
         problems.add(mark_of("network", "bootproto"), "network.bootproto",
                      "static needs network.ip and network.netmask")
+    if net.device is not None and net.device.lower() in ("link", "bootif"):
+        # anaconda 13.21 kickstart.py:657-719: --device must name an existing NIC or a MAC
+        # ("link" is neither: "does not exist", abort); bootif needs BOOTIF=, which only PXE passes.
+        problems.add(mark_of("network", "device"), "network.device",
+                     f"{net.device!r} is not a NIC for EL6's installer (--device={net.device} "
+                     "aborts the install); leave network.device null: the boot menu's "
+                     "ksdevice=link already picks the first NIC with a link")
+    if profile.boot.default == "usb" and profile.system.finish == "reboot":
+        problems.add(mark_of("boot", "default"), "boot.default",
+                     "a USB stick cannot be ejected: with system.finish: reboot the machine would "
+                     "start the install again; use system.finish: poweroff, or boot.default: cd "
+                     "and the firmware's one-time boot menu")
     if profile.docker.enabled and not profile.epel.enabled:
         problems.add(mark_of("docker", "enabled"), "docker.enabled",
                      "docker-io comes from EPEL: set epel.enabled: true")
@@ -856,6 +904,15 @@ def _check_profile(root: Node, profile: Profile, problems: _Problems) -> None:
             problems.add(mark_of("install", "updates_repo"), "install.updates_repo",
                          "media.offline is true: a network updates repo cannot be used "
                          "(embed the updates instead)")
+    for name in media.installer_repos:
+        if name not in media.embed:
+            problems.add(mark_of("media", "installer_repos"), "media.installer_repos",
+                         f"{name!r} is not a media.embed repo"
+                         + (f" (embedded: {', '.join(sorted(media.embed))})" if media.embed else ""))
+    if media.installer_repos and not media.offline:
+        problems.add(mark_of("media", "installer_repos"), "media.installer_repos",
+                     "only used with media.offline: true (online, the kickstart does not use "
+                     "the embedded repos)")
     if not profile.storage.autopart:
         problems.add(mark_of("storage", "autopart"), "storage.autopart",
                      "only autopart is supported (explicit partitions are not)")
@@ -875,12 +932,15 @@ def _check_profile(root: Node, profile: Profile, problems: _Problems) -> None:
             problems.add(mark_of("scripts", group), f"scripts.{group}",
                          f"script names must be unique: {', '.join(dupes)}")
     reserved = {"copy-ks", "media", "media-release", "repos", "aufs-kernel", "epel", "docker",
-                "report"}
+                "report", "repos-final"}
     for s in profile.scripts.post:
         if s.name in reserved:
             problems.add(mark_of("scripts", "post"), "scripts.post",
                          f"script name {s.name!r} is used by kickgen itself")
     for s in profile.scripts.pre:
+        if s.name == "kickgen-disks":
+            problems.add(mark_of("scripts", "pre"), "scripts.pre",
+                         "script name 'kickgen-disks' is used by kickgen itself")
         if s.nochroot:
             problems.add(mark_of("scripts", "pre"), "scripts.pre", f"{s.name}: %pre has no nochroot")
     for k in ("kernel_release", "default_entry"):

@@ -292,7 +292,8 @@ def _edit_menus(image: IsoImage, layout: _Layout, edit: bootcfg.BootEdit) -> dic
 
 def _edit_efi_image(image: IsoImage, layout: _Layout, edit: bootcfg.BootEdit, req: RemasterRequest,
                     epoch: int) -> dict[str, str]:
-    """BOOTX64.conf inside images/efiboot.img (the copy UEFI firmware boots with)."""
+    """BOOTX64.conf inside images/efiboot.img, edited like the ISO's copy (which of the two
+    6.5's grub-efi reads is unknown; from the stock media's identical copies both come out the same)."""
     if not (layout.efi_image and layout.efi_image_conf):
         return {}
     inner = f"{layout.efi_image.lstrip('/')}:{layout.efi_image_conf}"

@@ -1,6 +1,6 @@
 """Profile -> EL6 kickstart text, with Jinja2 (StrictUndefined). No I/O but reading templates.
 
-Public entry point: `render_kickstart(profile, *, salt=None) -> Kickstart`.
+Public entry point: `render_kickstart(profile, *, salt=None, media_label=None) -> Kickstart`.
 
 Values reach the kickstart through filters that refuse anything able to break out of its
 place (`ksword`, `kscomment`, `ksbody`) or quote it for the shell (`sh`). The profile
@@ -112,18 +112,34 @@ def _template_position(tb: TracebackType | None, templates_dir: Path) -> str:
 
 # Where the offline kickstart finds things (kickgen.offline is the one place that says so).
 _OFFLINE_PATHS = {"media": offline.MEDIA_MOUNT, "iso_root": offline.ISO_ROOT,
-                  "installed_root": offline.INSTALLED_ROOT, "media_bind": offline.MEDIA_BIND}
+                  "installed_root": offline.INSTALLED_ROOT, "media_bind": offline.MEDIA_BIND,
+                  "own_mount": offline.MEDIA_OWN_MOUNT}
 
 
-def render_kickstart(profile: Profile, *, salt: str | None = None,
+# The storage lines kickgen's %pre writes when it picks the target disk at install time.
+STORAGE_INCLUDE = "/tmp/kickgen-storage.ks"
+# The volume ID of CentOS 6.5's DVD, for a kickstart rendered without a base image.
+DEFAULT_MEDIA_LABEL = "CentOS_6.5_Final"
+_MEDIA_LABEL = re.compile(r"[A-Za-z0-9_.+-]{1,32}")
+
+
+def render_kickstart(profile: Profile, *, salt: str | None = None, media_label: str | None = None,
                      templates_dir: Path = TEMPLATES_DIR) -> Kickstart:
-    """Render the profile's kickstart. `salt` fixes the password salt (reproducible output)."""
+    """Render the profile's kickstart. `salt` fixes the password salt (reproducible output).
+
+    `media_label` is the volume ID of the media the kickstart goes on (the %pre that picks the
+    target disk skips the disk carrying it); None = `media.volume_id`, else CentOS 6.5's."""
+    label = media_label or profile.media.volume_id or DEFAULT_MEDIA_LABEL
+    if not _MEDIA_LABEL.fullmatch(label):
+        raise TemplateError(f"media label {label!r}: expected a volume ID of at most 32 letters, "
+                            "digits and _ . + -")
     root_hash = root_password_hash(profile.system.rootpw, salt=salt)
     env = _environment(templates_dir)
     try:
         template = env.get_template(MAIN_TEMPLATE)
         text = template.render(p=profile, root_hash=root_hash,
-                               offline_repos=offline.offline_repos(profile), paths=_OFFLINE_PATHS)
+                               offline_repos=offline.offline_repos(profile), paths=_OFFLINE_PATHS,
+                               media_label=label, storage_include=STORAGE_INCLUDE)
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateError(f"{exc.name or exc.filename}:{exc.lineno}: template syntax error: "
                             f"{exc.message}") from None

@@ -27,9 +27,15 @@ class Assertion:
 
 
 def check_expectations(expect, report: BootReport, *, profile_name: str,
-                       ks_sha256: str | None = None) -> tuple[Assertion, ...]:
-    """One Assertion per expectation that is set (None = not checked), plus the report's identity."""
+                       ks_sha256: str | None = None,
+                       allow_unsigned: tuple[str, ...] = ()) -> tuple[Assertion, ...]:
+    """One Assertion per expectation that is set (None = not checked), plus the report's identity
+    and, when the report lists the enabled yum repos, that the installed system trusts none it
+    should not (`allow_unsigned`: repo ids the profile lets stay enabled without gpgcheck)."""
     checks = [Assertion("profile", repr(profile_name), repr(report.profile), report.profile == profile_name)]
+    repos = report.raw.get("repos")
+    if isinstance(repos, list):
+        checks.append(_repos_trusted(repos, allow_unsigned))
     if ks_sha256 is not None:
         checks.append(Assertion("ks_sha256", ks_sha256, report.ks_sha256 or "(empty)",
                                 report.ks_sha256 == ks_sha256))
@@ -59,6 +65,24 @@ def check_expectations(expect, report: BootReport, *, profile_name: str,
                                 repr(report.default_entry_title),
                                 re.search(expect.default_entry, report.default_entry_title) is not None))
     return tuple(checks)
+
+
+def _repos_trusted(repos: list, allow_unsigned: tuple[str, ...]) -> Assertion:
+    """Every enabled repo checks package signatures (or is allowed by name) and none is a
+    mirrorlist (the stock EL6 mirrorlists are dead: the first `yum` would fail)."""
+    unsigned, mirrorlists = [], []
+    for repo in repos:
+        repo_id = str(repo.get("id", "?")) if isinstance(repo, dict) else "?"
+        gpgcheck = repo.get("gpgcheck") if isinstance(repo, dict) else None
+        if gpgcheck not in (True, 1, "1", "yes", "true", "True") and repo_id not in allow_unsigned:
+            unsigned.append(repo_id)
+        if isinstance(repo, dict) and repo.get("mirrorlist"):
+            mirrorlists.append(repo_id)
+    problems = ([f"unsigned: {', '.join(unsigned)}"] if unsigned else []) + \
+               ([f"mirrorlist: {', '.join(mirrorlists)}"] if mirrorlists else [])
+    actual = "; ".join(problems) or f"{len(repos)} enabled, all signed or allowed"
+    return Assertion("repos_trusted", "every enabled repo with gpgcheck=1 (or in repos.allow_unsigned) "
+                     "and no mirrorlist", actual, not problems)
 
 
 # --- JUnit ---------------------------------------------------------------------------------

@@ -187,6 +187,18 @@ def _el6_rules(commands: list[Command], sections: list[Section], text: str) -> l
         problems.append((line, f"EL6 rule: {what} needs the network during the install, but no "
                                "'network ... --activate' line brings it up"))
 
+    # %include: pykickstart runs with followIncludes=False (the host does not have the file),
+    # which is only right for a file a %pre writes under /tmp before anaconda reads the
+    # includes (kickstart.py:1427-1453); any other file cannot be checked here.
+    pre_bodies = [sec.body for sec in sections if sec.name == "%pre"]
+    for cmd in commands:
+        if cmd.words and cmd.words[0] == "%include":
+            path = cmd.words[1] if len(cmd.words) > 1 else ""
+            if not (path.startswith("/tmp/") and any(path in body for body in pre_bodies)):
+                problems.append((cmd.line, f"EL6 rule: %include {path}: only a file a %pre writes "
+                                           "under /tmp can be included (kickgen cannot check "
+                                           "any other, and the installer stops when it is missing)"))
+
     # A finishing command, or the installer waits for a key press at the end.
     if not any(c.words and c.words[0] in FINISHING for c in commands):
         problems.append((last_line, "EL6 rule: no finishing command (reboot, poweroff or halt): "

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -213,6 +214,16 @@ def disk_writes(dom: libvirt.virDomain, target: str) -> tuple[int, int] | None:
     except libvirt.libvirtError:
         return None
     return stats[2], stats[3]
+
+
+def tray_open(dom: libvirt.virDomain, target: str) -> bool:
+    """Is the tray of removable drive TARGET open (the guest ejected it)? False when not running."""
+    try:
+        root = ET.fromstring(dom.XMLDesc(0))
+    except libvirt.libvirtError:
+        return False
+    found = root.find(f"devices/disk/target[@dev='{target}']")
+    return found is not None and found.get("tray") == "open"
 
 
 def stop(dom: libvirt.virDomain) -> None:

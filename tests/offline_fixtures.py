@@ -147,6 +147,13 @@ def base_packages() -> list[RpmPackage]:
                                 Capability("device-mapper-event", "GE", "0", dm),
                                 Capability("/bin/sh"))),
         _base_package("yum", "3.2.29", "40.el6.centos", arch="noarch"),
+        # what anaconda forces into every install (kickgen.offline.INSTALLER_FORCED)
+        _base_package("grub", "0.97", "83.el6", requires=(Capability("/bin/sh"),)),
+        _base_package("e2fsprogs", "1.41.12", "18.el6"),
+        _base_package("dosfstools", "3.0.9", "4.el6"),
+        _base_package("authconfig", "6.1.12", "13.el6"),
+        _base_package("system-config-firewall-base", "1.2.27", "5.el6", arch="noarch",
+                      requires=(Capability("iptables"),)),
     ]
 
 
@@ -244,13 +251,17 @@ def base_repo(tmp_path_factory) -> Path:
     return root
 
 
-@pytest.fixture(scope="session")
-def base_iso(base_repo, tmp_path_factory) -> Path:
-    """A small ISO (Rock Ridge + Joliet, like CentOS media) with the base repodata at its root."""
+def make_base_iso(repo: Path, iso: Path) -> Path:
+    """ISO (Rock Ridge + Joliet, like CentOS media) of the repository folder REPO."""
     if shutil.which("xorriso") is None:
         pytest.fail("xorriso not found (make setup)")
-    iso = tmp_path_factory.mktemp("base-iso") / "base.iso"
-    (base_repo / ".discinfo").write_text("1385726532.68\n6.5\nx86_64\n1\n")
+    (repo / ".discinfo").write_text("1385726532.68\n6.5\nx86_64\n1\n")
     subprocess.run(["xorriso", "-as", "mkisofs", "-quiet", "-R", "-J", "-V", "CentOS_6.5_Final",
-                    "-o", str(iso), str(base_repo)], check=True, capture_output=True)
+                    "-o", str(iso), str(repo)], check=True, capture_output=True)
     return iso
+
+
+@pytest.fixture(scope="session")
+def base_iso(base_repo, tmp_path_factory) -> Path:
+    """A small ISO with the base repodata at its root."""
+    return make_base_iso(base_repo, tmp_path_factory.mktemp("base-iso") / "base.iso")

@@ -65,27 +65,35 @@ def qemu_command(
     snapshot: bool,
     vars_copy: Path | None,
     extra_args: Sequence[str],
+    nic: bool = True,
 ) -> list[str]:
     """The qemu command line (no I/O). Boot order is given by bootindex, which SeaBIOS and OVMF both honour."""
     cmd = [QEMU, "-accel", "tcg", "-machine", "pc", "-m", str(memory_mb), "-smp", "1",
-           "-display", "none", "-nic", "none", "-no-reboot",
+           "-display", "none", "-no-reboot",
            "-serial", f"file:{serial_log}", "-monitor", "stdio"]
     if firmware == "uefi":
         code, _ = ovmf_firmware()
         cmd += ["-drive", f"if=pflash,format=raw,readonly=on,file={code}",
                 "-drive", f"if=pflash,format=raw,file={vars_copy}"]
+    # An e1000 NIC (as libvirt gives the harness VMs) on QEMU user-mode networking with
+    # restrict=on: the guest has an interface to name, and no packet leaves qemu.
+    cmd += ["-nic", "user,model=e1000,restrict=on" if nic else "none"]
     if snapshot:
         cmd.append("-snapshot")
-    # IDE (ata_piix): the bus the stand-in initrd and the facts' module chain cover.
+    # IDE (ata_piix): the bus the stand-in initrd and the facts' module chain cover. Two buses of
+    # two units: disks first (sda, sdb, ...), then the CD, each in an explicit slot.
+    if len(disks) + (cdrom is not None) > 4:
+        raise ValueError("at most 4 IDE drives (disks + cdrom)")
+    slots = (f"bus=ide.{k // 2},unit={k % 2}" for k in range(4))
     for n, disk in enumerate(disks):
         fmt = "qcow2" if disk.suffix == ".qcow2" else "raw"
         index = 0 if boot_from == "disk" and n == 0 else 10 + n
         cmd += ["-drive", f"if=none,id=disk{n},file={disk},format={fmt}",
-                "-device", f"ide-hd,drive=disk{n},bootindex={index}"]
+                "-device", f"ide-hd,drive=disk{n},{next(slots)},bootindex={index}"]
     if cdrom is not None:
         index = 0 if boot_from == "cdrom" else 20
         cmd += ["-drive", f"if=none,id=cd0,file={cdrom},format=raw,media=cdrom,readonly=on",
-                "-device", f"ide-cd,drive=cd0,bootindex={index}"]
+                "-device", f"ide-cd,drive=cd0,{next(slots)},bootindex={index}"]
     return cmd + list(extra_args)
 
 
@@ -102,6 +110,7 @@ def boot(
     snapshot: bool = False,
     press_enter: bool = False,
     extra_args: Sequence[str] = (),
+    nic: bool = True,
 ) -> BootResult:
     """Boot under TCG until `expect` (regex) shows on the serial console, qemu exits, or `timeout` s.
 
@@ -110,6 +119,7 @@ def boot(
     boot_from: "cdrom" boots the CD, "disk" the first disk (e.g. a hybrid ISO as a USB stick,
         or an installed disk). snapshot=True keeps every drive unmodified (qemu -snapshot):
         use it when a disk is an ISO or a fixture shared between tests.
+    nic: an e1000 NIC on restricted user-mode networking (no traffic leaves qemu); False: none.
     press_enter: press Enter every 2 s until the guest writes anything to the serial console,
         to skip a boot menu wait (the stock isolinux.cfg waits 60 s and says nothing on serial).
     """
@@ -125,7 +135,7 @@ def boot(
         shutil.copyfile(vars_template, vars_copy)
     cmd = qemu_command(cdrom=cdrom, disks=disks, boot_from=boot_from, firmware=firmware,
                        serial_log=serial_log, memory_mb=memory_mb, snapshot=snapshot,
-                       vars_copy=vars_copy, extra_args=extra_args)
+                       vars_copy=vars_copy, extra_args=extra_args, nic=nic)
     pattern = re.compile(expect, re.MULTILINE) if expect else None
     qemu_stderr = serial_log.with_name(serial_log.name + ".qemu-stderr")
     start = time.monotonic()

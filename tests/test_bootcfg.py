@@ -12,7 +12,7 @@ import pytest
 
 from kickgen import bootcfg
 from kickgen.bootcfg import BootEdit
-from kickgen.errors import MediaError
+from kickgen.errors import MediaError, UsageError
 
 GOLDEN = Path(__file__).parent / "golden" / "bootcfg"
 INPUTS = GOLDEN / "inputs"
@@ -122,7 +122,8 @@ def test_grub_keeps_spelling_and_template_args() -> None:
     entries = bootcfg.grub_legacy_entries(out)
     default = next(e for e in entries if e.default)
     # the template is the old default entry (default 1 = "second"): its ks= is replaced
-    assert default.args == ("xdriver=vesa", "ks=hd:LABEL=CentOS_6.5_Final:/ks.cfg", *ARGS)
+    assert default.args == ("xdriver=vesa", "ks=hd:LABEL=CentOS_6.5_Final:/ks.cfg",
+                            "repo=hd:LABEL=CentOS_6.5_Final:/", *ARGS)
 
 
 def test_refuses_an_already_edited_config() -> None:
@@ -138,5 +139,59 @@ def test_refuses_config_without_kernel_entry() -> None:
         bootcfg.edit_grub_legacy("default=0\ntimeout 5\n", edit())
 
 
-def test_with_ks_removes_earlier_ks_and_duplicates() -> None:
-    assert bootcfg.with_ks(["a", "ks=old", "text"], "ks=new", ("text", "b")) == ["a", "text", "ks=new", "b"]
+def test_with_source_removes_earlier_source_args_and_duplicates() -> None:
+    old = ["a", "ks=old", "text", "KS", "Repo=nfs:x:/y", "method=cdrom:", "askmethod"]
+    assert bootcfg.with_source(old, ("ks=new", "repo=hd:X:/"), ("text", "b")) == [
+        "a", "text", "ks=new", "repo=hd:X:/", "b"]
+
+
+EDITORS = {"isolinux.cfg": (bootcfg.edit_isolinux, bootcfg.isolinux_entries),
+           "BOOTX64.conf": (bootcfg.edit_grub_legacy, bootcfg.grub_legacy_entries)}
+INPUT_NAMES = ["centos65-isolinux.cfg", "nomenu-isolinux.cfg", "centos65-BOOTX64.conf", "spelled-BOOTX64.conf"]
+
+
+def _edited_entries(name: str, text: str, default: str) -> dict[str, bootcfg.BootEntry]:
+    edit_fn, entries_fn = EDITORS[name.split("-", 1)[1]]
+    entries = entries_fn(edit_fn(text, edit(default)))
+    # isolinux names entries by label, grub by title: key both by what they are
+    return {("usb" if e.name.endswith(("-usb", "(USB stick)")) else
+             "cd" if e.name == "kickstart" or e.name.endswith("(CD/DVD)") else e.name): e for e in entries}
+
+
+@pytest.mark.parametrize("name", INPUT_NAMES)
+@pytest.mark.parametrize("default", ["cd", "usb"])
+def test_usb_entry_names_the_stick_as_install_source(name: str, default: str) -> None:
+    """EL6's loader searches only optical drives for the kickstart's `cdrom`; a stick is a
+    disk, so the USB entry needs repo=hd:LABEL=<volume id>:/ (exactly one) on its kernel line."""
+    by_kind = _edited_entries(name, (INPUTS / name).read_text(), default)
+    usb, cd = by_kind["usb"], by_kind["cd"]
+    assert [a for a in usb.args if bootcfg.is_source_arg(a)] == [
+        "ks=hd:LABEL=CentOS_6.5_Final:/ks.cfg", "repo=hd:LABEL=CentOS_6.5_Final:/"]
+    assert usb.repo == "repo=hd:LABEL=CentOS_6.5_Final:/"
+    # the CD entry installs from the kickstart's `cdrom`: no repo=/method= overrides it
+    assert [a for a in cd.args if bootcfg.is_source_arg(a)] == ["ks=cdrom:/ks.cfg"] and cd.repo is None
+
+
+@pytest.mark.parametrize("name", INPUT_NAMES)
+def test_template_source_args_do_not_reach_the_new_entries(name: str) -> None:
+    """A default entry that carried its own repo=/method=/askmethod must not leak them: a second
+    repo= would win over ours (the loader keeps the last one) and askmethod drops repo=."""
+    text = (INPUTS / name).read_text()
+    if name.endswith("isolinux.cfg"):
+        text = text.replace("append initrd=initrd.img", "append initrd=initrd.img method=nfs:old:/tree askmethod")
+    else:
+        text = text.replace("\tkernel /images/pxeboot/vmlinuz", "\tkernel /images/pxeboot/vmlinuz REPO=http://old/", 1)
+        text = text.replace("\tkernel /images/pxeboot/vmlinuz xdriver=vesa",
+                            "\tkernel /images/pxeboot/vmlinuz xdriver=vesa REPO=http://old/", 1)
+    assert "method=nfs:old:/tree" in text or "REPO=http://old/" in text
+    by_kind = _edited_entries(name, text, "cd")
+    for kind in ("cd", "usb"):
+        leaked = [a for a in by_kind[kind].args if "old" in a or a == "askmethod"]
+        assert leaked == [], f"{kind} entry kept {leaked}"
+    assert by_kind["usb"].repo == "repo=hd:LABEL=CentOS_6.5_Final:/"
+
+
+@pytest.mark.parametrize("arg", ["repo=hd:sdb1:/", "method=cdrom:", "ks=cdrom:/x.cfg", "KS", "askmethod"])
+def test_boot_args_may_not_choose_the_source(arg: str) -> None:
+    with pytest.raises(UsageError, match=f"boot argument '{arg}' chooses the kickstart or install source"):
+        edit(args=("text", arg))

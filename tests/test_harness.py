@@ -31,6 +31,18 @@ GOOD_REPORT = {"profile": "standin-docker", "ks_sha256": "ab" * 32, "kernel_rele
     ("kickgen-standin: ERROR: kickstart file not found: ks=cdrom:/missing.cfg", "kickstart-not-found"),
     ("kickgen-standin: ERROR: %post script failed with exit code 3 (--erroronfail): install aborted", "post-failed"),
     ("kickgen-standin: ERROR: no install source found", "installer-error"),
+    # waits of the real loader / anaconda (newt window titles and messages on the serial console),
+    # and the stand-in's ERROR lines that carry the same words
+    ("No driver found", "no-install-source"),
+    ("kickgen-standin: ERROR: No driver found: the cdrom install method needs an optical drive and there is none",
+     "no-install-source"),
+    ("  Disc Not Found  ", "no-install-source"),
+    ("kickgen-standin: ERROR: Disc Not Found: no CentOS disc in the optical drive(s) /dev/sr0",
+     "no-install-source"),
+    ("The provided network interface eth0 does not exist", "network-device-missing"),
+    ("kickgen-standin-efi: ERROR: the two BOOTX64.conf copies differ", "boot-menu-refused"),
+    ("kickgen-standin: ERROR: The provided network interface 52:54:00:12:34:56 does not exist (kickstart: ...)",
+     "network-device-missing"),
     # the real EL6 loader and anaconda, as they appear on a serial console
     ("  Cannot find kickstart file on CDROM.  ", "kickstart-not-found"),
     ("Error opening kickstart file /tmp/ks.cfg: No such file or directory", "kickstart-not-found"),
@@ -66,6 +78,12 @@ def test_installer_errors_end_only_the_install_phase():
     "kickgen-standin: install complete: poweroff",
     "Running anaconda 13.21.215, the CentOS system installer - please wait.",
     "kickgen: docker: Traceback-free run",   # 'Traceback' only counts at the start of a line
+    # near misses of the install-source and network patterns
+    "e1000: No driver foundation needed",
+    "Disc Not Foundry",
+    "The provided network interface eth0 exists",
+    "kickgen-standin: install source: /dev/sr0 (cdrom, label CentOS_6.5_Final)",
+    "kickgen-standin-efi: reading (efiboot)/EFI/BOOT/BOOTX64.conf (root cd0)",
 ])
 def test_ordinary_lines_are_not_failures(line):
     assert match_failure(line) is None
@@ -173,6 +191,10 @@ def _spec(**changes) -> DomainSpec:
     ("install-bios-cd", _spec()),
     ("install-uefi-usb-network", _spec(firmware="uefi", medium="usb", network="default")),
     ("boot-uefi", _spec(phase="boot", firmware="uefi", serial_log="/srv/artifacts/boot-serial.log")),
+    ("install-bios-usb-kept-writable-extra", _spec(medium="usb", keep_medium=True, medium_readonly=False,
+                                                    extra_volumes=("x-extra1.qcow2", "x-extra2.qcow2"))),
+    ("boot-bios-cd-kept-ejected", _spec(phase="boot", keep_medium=True, medium_ejected=True,
+                                         serial_log="/srv/artifacts/boot-serial.log")),
 ])
 def test_domain_xml_matches_golden(case, spec):
     """Regenerate with KICKGEN_REGEN_GOLDEN=1 after an intended change, then review the diff."""
@@ -194,9 +216,28 @@ def test_domain_xml_has_what_the_runs_rely_on():
     assert root.find("devices/graphics").get("listen") == "127.0.0.1"
     assert root.find("devices/disk[@device='cdrom']/source").get("file") == "/srv/iso/standin & docker.iso"
     assert root.find("os/nvram").text.endswith("kickgen-standin-docker-bios-cd-00000000_VARS.fd")
-    assert root.find("devices/interface") is None                  # no network unless asked
+    nic = root.find("devices/interface")                           # user-mode only unless asked:
+    assert nic.get("type") == "user" and nic.find("model").get("type") == "e1000"  # a NIC, no traffic out
     boot = ET.fromstring(render_domain_xml(_spec(phase="boot")))
     assert boot.find("devices/disk[@device='cdrom']") is None      # the medium is gone after install
+
+
+def test_kept_medium_stays_first_for_the_first_boot_and_an_ejected_cd_is_out():
+    kept = ET.fromstring(render_domain_xml(_spec(phase="boot", keep_medium=True)))
+    cd = kept.find("devices/disk[@device='cdrom']")
+    assert cd.find("boot").get("order") == "1" and cd.find("source") is not None
+    assert kept.find("devices/disk[@device='disk']/boot").get("order") == "2"
+    ejected = ET.fromstring(render_domain_xml(_spec(phase="boot", keep_medium=True, medium_ejected=True)))
+    drive = ejected.find("devices/disk[@device='cdrom']")
+    assert drive.find("source") is None and drive.find("target").get("tray") == "open"
+    plain = ET.fromstring(render_domain_xml(_spec(phase="boot")))
+    assert plain.find("devices/disk[@device='cdrom']") is None
+    assert plain.find("devices/disk/boot").get("order") == "1"
+    stick = ET.fromstring(render_domain_xml(_spec(medium="usb", medium_readonly=False)))
+    assert stick.find("devices/disk/target[@bus='usb']/../readonly") is None
+    extra = ET.fromstring(render_domain_xml(_spec(extra_volumes=("a.qcow2",))))
+    disk = extra.find("devices/disk/source[@volume='a.qcow2']/..")
+    assert disk.find("target").get("dev") == "vdb" and disk.find("boot") is None   # never booted
 
 
 # --- CLI: usage and environment errors (exit 2, one line) ----------------------------------
@@ -225,3 +266,25 @@ def test_unreachable_remote_host_is_an_environment_error(tmp_path, capsys):
     assert main(["boot-test", str(iso), "--profile", "standin-docker", "--quiet",
                  "--connect", "qemu+tcp://127.0.0.1:1/system", "--artifacts", str(tmp_path / "a")]) == 2
     assert "kickgen: error: cannot connect to libvirt at qemu+tcp://127.0.0.1:1/system: " in capsys.readouterr().err
+
+
+def test_enabled_repos_must_check_signatures_or_be_allowed_by_name():
+    profile = load_profile("standin-docker")
+    repos = [{"id": "kickgen-os", "baseurl": "http://m/os/", "mirrorlist": "", "gpgcheck": True},
+             {"id": "kickgen-epel", "baseurl": "http://m/epel/", "mirrorlist": "", "gpgcheck": True}]
+    good = check_expectations(profile.expect, parse_report(json.dumps({**GOOD_REPORT, "repos": repos})),
+                              profile_name="standin-docker")
+    assert [c for c in good if c.name == "repos_trusted"][0].passed
+    bad_repos = repos + [{"id": "kickgen-hop5", "baseurl": "http://h/", "mirrorlist": "", "gpgcheck": False},
+                         {"id": "base", "baseurl": "", "mirrorlist": "http://mirrorlist.centos.org/",
+                          "gpgcheck": True}]
+    bad = parse_report(json.dumps({**GOOD_REPORT, "repos": bad_repos}))
+    check = [c for c in check_expectations(profile.expect, bad, profile_name="standin-docker")
+             if c.name == "repos_trusted"][0]
+    assert not check.passed and check.actual == "unsigned: kickgen-hop5; mirrorlist: base"
+    allowed = [c for c in check_expectations(profile.expect, bad, profile_name="standin-docker",
+                                             allow_unsigned=("kickgen-hop5",)) if c.name == "repos_trusted"][0]
+    assert allowed.actual == "mirrorlist: base"
+    old = [c.name for c in check_expectations(profile.expect, parse_report(json.dumps(GOOD_REPORT)),
+                                              profile_name="standin-docker")]
+    assert "repos_trusted" not in old      # a report without the list (older media) is not judged on it

@@ -62,8 +62,10 @@ def test_kept_medium_that_boots_the_installer_again_is_a_reinstall_loop(fakes, t
     install, boot = result.phases
     assert (install.phase, install.outcome) == ("install", "ok")
     assert (boot.phase, boot.outcome) == ("boot", "failed")
-    assert boot.reason.startswith("reinstall loop: the installer started a second time")
+    assert boot.reason.startswith("reinstall loop: the installer started again at the first boot")
     assert "kickgen-standin: installer starting" in (tmp_path / "boot-serial.log").read_text()
+    boot_domain = ET.parse(tmp_path / "boot-domain.xml").getroot()      # the disc is still in
+    assert boot_domain.find("devices/disk[@device='cdrom']/source") is not None
     assert_nothing_left(result)
 
 

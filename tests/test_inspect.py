@@ -93,6 +93,10 @@ def test_boot_entries_of_remastered_image(remastered_dvd) -> None:
                         ("EFI/BOOT/BOOTX64.conf", "ks=cdrom:/ks.cfg"),
                         ("images/efiboot.img:EFI/BOOT/BOOTX64.conf", "ks=cdrom:/ks.cfg")}
     assert sum(m.ks == "ks=hd:LABEL=CentOS_6.5_Final:/ks.cfg" for m in info.entries) == 3
+    # every USB entry names the stick as install source; nothing else carries repo=
+    assert [(m.config, m.repo) for m in info.entries if m.repo] == [
+        (config, "repo=hd:LABEL=CentOS_6.5_Final:/")
+        for config in ("isolinux/isolinux.cfg", "EFI/BOOT/BOOTX64.conf", "images/efiboot.img:EFI/BOOT/BOOTX64.conf")]
     assert info.kickstart_sha256 is not None
 
 
@@ -100,12 +104,16 @@ def test_cli_text_and_json(remastered_dvd) -> None:
     text = subprocess.run([str(KICKGEN), "inspect", str(remastered_dvd)], capture_output=True, text=True)
     assert text.returncode == 0, text.stderr
     assert "volume ID    : CentOS_6.5_Final" in text.stdout
-    assert "  * kickstart: ks=cdrom:/ks.cfg" in text.stdout
+    assert "  * kickstart: ks=cdrom:/ks.cfg\n" in text.stdout
+    assert ("    kickstart-usb: ks=hd:LABEL=CentOS_6.5_Final:/ks.cfg repo=hd:LABEL=CentOS_6.5_Final:/\n"
+            in text.stdout)
     assert " matches" in text.stdout.splitlines()[-1]
     doc = json.loads(subprocess.run([str(KICKGEN), "inspect", "--json", str(remastered_dvd)],
                                     capture_output=True, text=True, check=True).stdout)
     assert doc["volume_id"] == "CentOS_6.5_Final" and doc["md5_matches"] is True
     assert [e["platform"] for e in doc["el_torito"]] == ["BIOS", "UEFI"]
+    usb = [e for e in doc["entries"] if e["name"] == "kickstart-usb"]
+    assert [e["repo"] for e in usb] == ["repo=hd:LABEL=CentOS_6.5_Final:/"]
 
 
 def test_refuses_a_file_that_is_not_an_iso(tmp_path) -> None:

@@ -28,6 +28,7 @@ def test_example_matrix_loads():
     assert len(ids) == 6                 # 2x2 for the profile, 2 for the variant (uefi excluded)
     assert "standin-docker/uefi/usb" in ids and "standin-docker-no-service/uefi/cd" not in ids
     assert plan.hosts[0].uri == "qemu:///system" and plan.hosts[0].parallel == 2
+    assert (plan.extra_disks, plan.keep_medium, plan.writable_medium) == (1, True, True)
 
 
 def test_connect_and_parallel_override_the_hosts(tmp_path):
@@ -52,6 +53,10 @@ def test_connect_and_parallel_override_the_hosts(tmp_path):
      "hosts[0].parallel: expected a whole number >= 1, got 0"),
     ("iso: a.iso\nprofiles: [x]\nexclude: [{firmware: bios}]\n", "exclude: leaves no case to run"),
     ("iso: a.iso\nprofiles: [x\n", "not valid YAML"),
+    ("iso: a.iso\nprofiles: [x]\nextra_disks: 4\n", "extra_disks: expected a whole number from 0 to 3, got 4"),
+    ("iso: a.iso\nprofiles: [x]\nextra_disks: true\n", "extra_disks: expected a whole number from 0 to 3"),
+    ("iso: a.iso\nprofiles: [x]\nkeep_medium: yes please\n", "keep_medium: expected true or false"),
+    ("iso: a.iso\nprofiles: [x]\nwritable_medium: 1\n", "writable_medium: expected true or false, got 1"),
 ])
 def test_bad_matrix_files_are_named(tmp_path, text, message):
     path = _write(tmp_path, text)

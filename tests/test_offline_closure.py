@@ -191,7 +191,7 @@ def test_install_by_provide_glob_and_version(base_repo, mission_rpms):
     text = KS_HEAD + "%packages\n%end\n%post\nyum -y install docker 'lxc-lib*' lua-lxc-1.0.8-1.el6\n%end\n"
     requests = requested_packages(text)
     assert [r for r in requests.items if r.kind == "package"] == [
-        Request(t, "package", "%post line 14: yum -y install docker lxc-lib* lua-lxc-1.0.8-1.el6")
+        Request(t, "package", "%post line 14: yum -y install docker lxc-lib* lua-lxc-1.0.8-1.el6", stage="post")
         for t in ("docker", "lxc-lib*", "lua-lxc-1.0.8-1.el6")]
     report = check_closure(requests, _repos(base_repo, mission_rpms))
     assert report.ok, report.missing

@@ -169,4 +169,4 @@ def test_file_requires_use_the_base_file_lists(base_iso, tmp_path, required, mis
     assert [f.path for f in lua.files] == ["/usr/bin/lua"]  # primary keeps */bin/* only
     result = check_offline(text, base_iso, {"site": [site]})
     assert [str(m) for m in result.report.missing] == missing
-    assert result.repos == (("base", 18), ("site", 1))
+    assert result.repos == (("base", 23), ("site", 1))

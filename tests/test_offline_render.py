@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from offline_fixtures import (base_iso, base_repo, mission_copy,  # noqa: F401  (fixtures)
-                              mission_rpms)
+from offline_fixtures import (base_iso, base_packages, base_repo,  # noqa: F401  (fixtures)
+                              make_base_iso, mission_copy, mission_rpms, BASE_COMPS)
 
 from kickgen import PROFILES_DIR
 from kickgen.errors import ProfileError, TemplateError, ValidationError
@@ -19,6 +19,7 @@ from kickgen.offline import (check_offline, embedded_repos_for, offline_repos,
                              requested_packages)
 from kickgen.profile import FrozenMapping, load_profile
 from kickgen.render import render_kickstart
+from kickgen.yumrepo import write_repodata
 from kickgen.validate import _split, check_kickstart
 
 OFFLINE = "centos65-docker-offline"
@@ -41,11 +42,34 @@ def text() -> str:
 
 # --- what the offline kickstart says ---------------------------------------------------------
 
-def test_install_repos_are_the_embedded_ones_on_the_media(text):
+def test_installer_gets_no_embedded_repo_by_default(text):
+    """The embedded repos would join the installer's transaction (newest wins, a dependency
+    problem opens a window, a clashing id is dropped silently): by default the installer
+    installs %packages from the media only; %post yum takes the embedded packages."""
     lines = text.splitlines()
-    assert [line for line in lines if line.startswith("repo ")] == [
-        f"repo --name={r} --baseurl=file:///mnt/source/kickgen/{r}" for r in REPOS]
+    assert [line for line in lines if line.startswith("repo ")] == []
     assert "cdrom" in lines and not any(line.startswith("url ") for line in lines)
+
+
+def test_installer_repos_are_handed_over_under_ids_that_cannot_clash():
+    lines = render(OFFLINE, ["media.installer_repos=[updates, epel]"]).splitlines()
+    assert [line for line in lines if line.startswith("repo ")] == [
+        "repo --name=kickgen-epel --baseurl=file:///mnt/source/kickgen/epel",
+        "repo --name=kickgen-updates --baseurl=file:///mnt/source/kickgen/updates"]
+
+
+@pytest.mark.parametrize("overrides,message", [
+    (["media.installer_repos=[epel6]"],
+     "--set media.installer_repos: 'epel6' is not a media.embed repo (embedded: aufs-kernel, epel, "
+     "updates)"),
+    (["media.offline=false", "network.activate=true", "media.installer_repos=[epel]"],
+     "--set media.installer_repos: only used with media.offline: true (online, the kickstart does "
+     "not use the embedded repos)"),
+])
+def test_installer_repos_must_be_embedded_offline_repos(overrides, message):
+    with pytest.raises(ProfileError) as info:
+        load_profile(OFFLINE, overrides)
+    assert info.value.message == message
 
 
 def test_no_network_url_or_network_repo(text):
@@ -64,7 +88,7 @@ def test_media_copy_precedes_every_chroot_script(text):
     logs = [next(a for a in args if a.startswith("--log=")).rsplit("ks-post-", 1)[1][:-4]
             for args, _ in posts]
     assert logs == ["copy-ks", "media", "repos", "aufs-kernel", "epel", "docker", "report",
-                    "media-release"]
+                    "repos-final", "media-release"]
     nochroot = [log for log, (args, _) in zip(logs, posts) if "--nochroot" in args]
     assert nochroot == ["copy-ks", "media", "media-release"]
     first_chroot = next(i for i, (args, _) in enumerate(posts) if "--nochroot" not in args)
@@ -73,11 +97,16 @@ def test_media_copy_precedes_every_chroot_script(text):
     assert "--erroronfail" in posts[media][0]
     body = posts[media][1]
     assert 'cp -R "$kg_src/." "$kg_dst/"' in body
-    assert "kg_src=/mnt/source/kickgen\n" in body and "kg_dst=/mnt/sysimage/mnt/kickgen\n" in body
+    assert "kg_media=/mnt/source\n" in body and "kg_need=kickgen\n" in body
+    assert "kg_src=$kg_media/kickgen\n" in body and "kg_dst=/mnt/sysimage/mnt/kickgen\n" in body
+    # an hd: install has unmounted /mnt/source: the media is found by label, mounted read-only
+    assert "kg_own=/mnt/kickgen-source\n" in body and "kg_rendered_label=CentOS_6.5_Final\n" in body
+    assert 'mount -t iso9660 -o ro "$kg_dev" "$kg_own"' in body
     assert "for kg_repo in aufs-kernel epel updates; do" in body
     assert 'mount -o bind "$kg_media" "$kg_bind"' in body
     release = posts[-1][1]
     assert 'umount "$kg_bind"' in release and "kickgen-media.repo" in release
+    assert 'umount "$kg_own"' in release
 
 
 def test_post_repo_files_and_yum_runs(text):
@@ -127,7 +156,7 @@ def test_rendering_does_not_read_the_rpm_folders(tmp_path):
 def test_repo_names_that_bypass_the_loader_are_refused_by_the_templates():
     p = load_profile(OFFLINE)
     bad = dataclasses.replace(p, media=dataclasses.replace(
-        p.media, embed=FrozenMapping({"x;reboot": (Path("a"),)})))
+        p.media, embed=FrozenMapping({"x;reboot": (Path("a"),)}), installer_repos=("x;reboot",)))
     with pytest.raises(TemplateError) as info:
         render_kickstart(bad, salt="x")
     assert info.value.message.startswith("el6/repos.j2:")
@@ -143,7 +172,7 @@ def test_embedded_repos_for(mission_rpms):
     # the remaster puts them where the kickstart looks for them
     text = render_kickstart(profile, salt="x").text
     for repo in embedded.repos:
-        assert f"repo --name={repo.name} --baseurl={repo.baseurl}" in text.splitlines()
+        assert f"repo --name=kickgen-{repo.name} --baseurl={repo.baseurl}" not in text.splitlines()
         assert any(f.iso_path == f"/kickgen/{repo.name}/repodata/repomd.xml" for f in embedded.files)
 
 
@@ -201,3 +230,37 @@ def test_cli_check_offline_with_the_offline_profile(base_iso, mission_copy, tmp_
     assert result.returncode == 1
     assert "MISSING: libcgroup (needed by docker-io-1.7.1-2.el6.x86_64 from repo 'epel')" \
         in result.stdout
+
+
+# --- what the installer itself installs ----------------------------------------------------------
+
+def test_check_models_the_packages_the_installer_forces_in(mission_rpms, tmp_path):
+    """anaconda adds kernel, grub, lvm2, e2fsprogs, dosfstools, authconfig, chkconfig and
+    system-config-firewall-base to every install, from the base media (and installer repos)."""
+    repo = tmp_path / "base"
+    repo.mkdir()
+    write_repodata(repo, [p for p in base_packages() if p.name != "system-config-firewall-base"],
+                   comps=BASE_COMPS)
+    iso = make_base_iso(repo, tmp_path / "base.iso")
+    result = check_offline(load_profile(OFFLINE, [_embed_set(mission_rpms)]), iso)
+    assert [str(m) for m in result.report.missing] == [
+        "system-config-firewall-base (needed by the installer: selectAnacondaNeeds, "
+        "yuminstall.py:1592-1594; no package or provide of that name in the base media and "
+        "media.installer_repos (all the installer sees))"]
+    assert result.installer_repos == ()
+
+
+def test_packages_from_embedded_repos_need_installer_repos(base_iso, mission_rpms):
+    """%packages is resolved over the base media and media.installer_repos only; %post yum
+    over every embedded repo."""
+    args = [_embed_set(mission_rpms), "packages.names=['@core', lxc]"]
+    result = check_offline(load_profile(OFFLINE, args), base_iso)
+    assert [str(m) for m in result.report.missing] == [
+        "lxc (needed by %packages; no package or provide of that name in the base media and "
+        "media.installer_repos (all the installer sees))"]
+    handed = check_offline(load_profile(OFFLINE, args + ["media.installer_repos=[epel]"]), base_iso)
+    assert handed.report.ok, handed.report.missing
+    assert handed.installer_repos == ("epel",)
+    assert ("lxc-1.0.8-1.el6.x86_64", "epel") in handed.installer_report.selected
+    # the installer's transaction: the forced packages from the media
+    assert ("system-config-firewall-base-1.2.27-5.el6.noarch", "base") in handed.installer_report.selected

@@ -3,30 +3,25 @@ media carries real repodata, and the offline mission profile installs from the e
 
 Fast tests chroot into a stand-in root (as tests/test_standin_installer.py does) with the
 embedded repos laid out where the offline kickstart puts them (/mnt/kickgen/<repo>, the media at
-/mnt/kickgen-media) and the kickstart's repo files. The VM test remasters the stand-in media with
-`kickgen iso` (embedding the rpmbuild fixture RPMs), installs under qemu TCG (BIOS, CD) and boots
-the disk until the first-boot report. The negative test removes one RPM: `kickgen iso` stops
+/mnt/kickgen-media) and the kickstart's repo files. The media tests remaster the stand-in media with
+`kickgen iso` (embedding the rpmbuild fixture RPMs); the install under qemu is a case of the
+full matrix (tests/test_matrix_standin.py). The negative test removes one RPM: `kickgen iso` stops
 before writing anything.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import re
 import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
-
-from kickgen.iso import IsoImage
-from kickgen.offline import check_offline, collect_embedded, read_iso_repodata
+from kickgen.offline import (INSTALLER_FORCED, check_offline, collect_embedded,
+                             read_iso_repodata)
 from kickgen.profile import load_profile
 from kickgen.standin import base_repodata
 from offline_fixtures import mission_copy, mission_rpms  # noqa: F401 (fixtures)
-from qemu_boot import boot
 from test_standin_installer import sh, standin_root  # noqa: F401 (fixture)
 
 KICKGEN = Path(__file__).resolve().parents[1] / ".venv" / "bin" / "kickgen"
@@ -135,6 +130,8 @@ def test_standin_media_repodata_is_read_by_kickgen(standin_minimal) -> None:
     assert names["device-mapper-libs"] == "1.02.79-8.el6"
     assert names["bridge-utils"] == "1.2-10.el6"
     assert "docker-io" not in names and "kernel-ml-aufs" not in names   # not on CentOS media
+    # as on the real DVD: what the installer forces into every install
+    assert [name for name, _ in INSTALLER_FORCED if name not in names] == []
     assert {g.id for g in base.groups} == {"core", "base"}
 
 
@@ -189,34 +186,5 @@ def test_kickgen_iso_stops_when_a_package_is_missing(standin_minimal, mission_co
     assert list(out.parent.iterdir()) == []          # no ISO, no manifest, no temp file
 
 
-@pytest.mark.vm
-@pytest.mark.timeout(1800)
-def test_offline_mission_installs_and_docker_runs(standin_minimal, mission_rpms, tmp_path) -> None:
-    profile = offline_profile(tmp_path, mission_rpms)
-    iso = tmp_path / "offline.iso"
-    made = kickgen("iso", str(profile), "--base", str(standin_minimal), "-o", str(iso), "--quiet")
-    assert made.returncode == 0, made.stderr
-    with IsoImage(iso) as image:
-        ks_sha256 = hashlib.sha256(image.read("/ks.cfg")).hexdigest()
-        assert image.exists("/kickgen/epel/repodata/repomd.xml")
-    disk = tmp_path / "disk.img"
-    with open(disk, "wb") as f:
-        f.truncate(4 * 1024**3)
-    install = boot(cdrom=iso, disks=[disk], serial_log=tmp_path / "install.log", timeout=1200,
-                   memory_mb=1024)
-    text = install.text
-    assert install.exited, f"installer did not finish:\n{install.tail()}"
-    assert "kickgen-standin: install complete: reboot" in text, install.tail()
-    assert "ERROR" not in text and "FAILED" not in text, install.tail()
-    for script in ("media", "repos", "aufs-kernel", "epel", "docker"):
-        assert f"kickgen: {script}: done" in text, install.tail()
-    first_boot = boot(disks=[disk], boot_from="disk", serial_log=tmp_path / "boot.log", timeout=900,
-                      memory_mb=1024)
-    assert first_boot.exited, f"installed system did not power off:\n{first_boot.tail()}"
-    line = re.search(r"KICKGEN-REPORT v1 (\{.*\})", first_boot.text)
-    assert line, first_boot.tail()
-    report = json.loads(line.group(1))
-    assert report["docker_status_rc"] == 0, report
-    assert report["ks_sha256"] == ks_sha256
-    assert "Storage Driver: vfs" in report["docker_info"]
-    assert "3.10.5-3.el6" in report["default_entry_title"]
+# The offline mission installing under qemu (BIOS/UEFI, CD/USB) is part of the full matrix on the
+# stand-in: tests/test_matrix_standin.py.

@@ -56,7 +56,7 @@ def test_mission_profile_contract_fields():
     p = load_profile("centos65-docker")
     assert p.aufs_kernel.enabled and p.epel.enabled and p.docker.enabled
     assert p.docker.enable_service
-    assert p.boot.args == ("text", "console=tty0", "console=ttyS0,115200n8")
+    assert p.boot.args == ("text", "console=tty0", "console=ttyS0,115200n8", "ksdevice=link")
     assert (p.boot.timeout, p.boot.label, p.boot.default) == (5, "kickstart", "cd")
     assert p.media.volume_id is None and p.media.add == ()
     assert (p.vm.disk_gb, p.vm.memory_mb, p.vm.vcpus) == (8, 1024, 1)
@@ -90,6 +90,68 @@ def test_el6_base_is_unattended_without_mission_parts():
     assert p.network.activate and p.storage.zerombr and p.storage.clearpart == "all"
     assert p.system.finish in ("reboot", "poweroff", "halt")
     assert "console=ttyS0,115200n8" in p.storage.bootloader.append
+
+
+def test_defaults_fit_real_hardware():
+    """Issue 10: no NIC name (biosdevname says em1), the CD ejected on reboot, the target disk
+    chosen at install time (storage.drives empty) — in the schema and in the shipped base."""
+    for p in (Profile(name="x", source=Path("x"), system=load_profile("el6-base").system),
+              load_profile("el6-base"), load_profile("centos65-docker-offline")):
+        assert p.network.device is None
+        assert p.system.eject is True
+        assert p.storage.drives == ()
+        assert "ksdevice=link" in p.boot.args
+
+
+@pytest.mark.parametrize("value", ["em1", "p1p1", "eth0", "52:54:00:12:34:56", "52:54:00:AB:cd:EF"])
+def test_network_device_takes_a_name_or_a_mac(value):
+    assert load_profile("el6-base", [f"network.device='{value}'"]).network.device == value
+
+
+def test_unquoted_mac_is_a_yaml_number():
+    # YAML 1.1 reads 52:54:00:12:34:56 as a base-60 integer: the message says to quote it.
+    assert error_of("el6-base", ["network.device=52:54:00:12:34:56"]) == (
+        "--set network.device: expected a string, got an integer (quote it)")
+
+
+@pytest.mark.parametrize("value", ["52:54:00:12:34", "52:54:00:12:34:5g", "a-very-long-nic-name0",
+                                   "em1;reboot"])
+def test_network_device_not_a_name_or_mac_refused(value):
+    assert error_of("el6-base", [f"network.device='{value}'"]) == (
+        "--set network.device: expected a NIC name like em1 (at most 15 letters, digits and _ . -) "
+        f"or a MAC address like 52:54:00:12:34:56, got {value!r}")
+
+
+@pytest.mark.parametrize("value", ["link", "bootif", "LINK"])
+def test_network_device_link_refused(tmp_path, value):
+    path = write(tmp_path, "x.yaml", base(f"network:\n  device: {value}\n"))
+    assert error_of(path) == (
+        f"{path}:5:11: network.device: {value!r} is not a NIC for EL6's installer "
+        f"(--device={value} aborts the install); leave network.device null: the boot menu's "
+        "ksdevice=link already picks the first NIC with a link")
+
+
+def test_usb_default_with_reboot_refused(tmp_path):
+    """A stick is never ejected: reboot with the USB entry as default installs again."""
+    path = write(tmp_path, "x.yaml", base("boot:\n  default: usb\n"))
+    message = ("a USB stick cannot be ejected: with system.finish: reboot the machine would start "
+               "the install again; use system.finish: poweroff, or boot.default: cd and the "
+               "firmware's one-time boot menu")
+    assert error_of(path) == f"{path}:5:12: boot.default: {message}"
+    assert error_of("el6-base", ["boot.default=usb"]) == f"--set boot.default: {message}"
+    for finish in ("poweroff", "halt"):
+        p = load_profile("el6-base", ["boot.default=usb", f"system.finish={finish}"])
+        assert (p.boot.default, p.system.finish) == ("usb", finish)
+
+
+def test_storage_drives_pin_disks():
+    assert load_profile("el6-base", ["storage.drives=[sda, sdb]"]).storage.drives == ("sda", "sdb")
+
+
+def test_pre_script_name_of_kickgen_refused(tmp_path):
+    path = write(tmp_path, "x.yaml", base("scripts:\n  pre:\n    - {name: kickgen-disks, body: 'true'}\n"))
+    assert error_of(path) == (f"{path}:6:5: scripts.pre: script name 'kickgen-disks' is used by "
+                              "kickgen itself")
 
 
 def test_profile_is_frozen():

@@ -144,6 +144,21 @@ def test_boot_configs_golden(case) -> None:
     assert_golden(GOLDEN / name / "BOOTX64.conf.fat", inner)
 
 
+def test_both_bootx64_conf_copies_are_byte_identical(case) -> None:
+    """Nobody knows which copy 6.5's grub-efi reads (the ISO's or the one inside efiboot.img),
+    so kickgen writes the same bytes to both; the stand-in's GRUB refuses media where they differ."""
+    name, _, out = case
+    if name == "standin_minimal":                       # BIOS only: no BOOTX64.conf
+        return
+    iso_copy = isoinfo_extract(out, "/EFI/BOOT/BOOTX64.conf", "rr")
+    fat = out.with_suffix(".copies.img")
+    fat.write_bytes(isoinfo_extract(out, "/images/efiboot.img", "rr"))
+    fat_copy = fat.with_suffix(".conf")
+    run("mcopy", "-n", "-i", fat, "::/EFI/BOOT/BOOTX64.conf", fat_copy, env={**os.environ, "MTOOLS_SKIP_CHECK": "1"})
+    assert b"repo=hd:LABEL=" in iso_copy
+    assert fat_copy.read_bytes() == iso_copy
+
+
 def test_fat_image_keeps_size_and_label(case) -> None:
     name, base, out = case
     if name in ("standin_minimal",):
@@ -224,6 +239,8 @@ def test_volume_id_from_profile_and_usb_entry(tiny_hybrid, kickstart, tmp_path) 
     assert "ks=hd:LABEL=KS_DISC:/ks.cfg" in cfg and "timeout 90" in cfg
     usb = cfg[cfg.index("label kickstart-usb"):cfg.index("label linux")]
     assert "menu default" in usb
+    # the stick is the install source as well, under the new label
+    assert "ks=hd:LABEL=KS_DISC:/ks.cfg repo=hd:LABEL=KS_DISC:/ " in usb
     assert checkisomd5(out) == 0
 
 
@@ -419,3 +436,19 @@ def test_cli_embeds_offline_repos(tiny_hybrid, mission_rpms, tmp_path) -> None:
     for repo in mission_rpms:
         assert b"<repomd" in isoinfo_extract(out, f"/kickgen/{repo}/repodata/repomd.xml", "rr")
     assert problems(xorriso_report(out)) == [] and checkisomd5(out) == 0
+
+
+def test_the_kickstart_on_the_media_names_the_media_it_is_on(tmp_path):
+    """The %pre that picks the target disk skips the disk labelled like the media: build_media
+    renders with the base's volume ID (or media.volume_id), not CentOS 6.5's by default."""
+    from kickgen.pipeline import build_media
+
+    base = xorriso_plain(make_tree(tmp_path / "tree"), tmp_path / "base.iso", volume_id="SITE_DVD_1")
+    profile = load_profile("el6-base")
+    made = build_media(profile, base, tmp_path / "out.iso")
+    with IsoImage(made.output) as image:
+        ks = image.read("/ks.cfg").decode()
+    assert "kg_label=SITE_DVD_1\n" in ks and "CentOS_6.5_Final" not in ks
+    relabelled = build_media(load_profile("el6-base", ["media.volume_id=KS_MEDIA"]), base, tmp_path / "re.iso")
+    with IsoImage(relabelled.output) as image:
+        assert "kg_label=KS_MEDIA\n" in image.read("/ks.cfg").decode()

@@ -93,21 +93,25 @@ def test_cli_render_output_passes_ksvalidator(tmp_path):
 def test_base_kickstart_is_unattended():
     text = render("el6-base").text
     for line in ("install", "cdrom", "lang en_US.UTF-8", "keyboard us", "timezone --utc UTC",
-                 "zerombr", "clearpart --all --initlabel", "autopart", "firstboot --disable",
-                 "selinux --enforcing", "firewall --enabled --service=ssh", "reboot",
-                 'bootloader --location=mbr --append="console=tty0 console=ttyS0,115200n8"',
-                 "network --device=eth0 --bootproto=dhcp --onboot=yes --activate"):
+                 "zerombr", "clearpart --all --initlabel --drives=$kg_disk", "autopart",
+                 "firstboot --disable", "selinux --enforcing", "firewall --enabled --service=ssh",
+                 "reboot --eject", "%include /tmp/kickgen-storage.ks",
+                 'bootloader --location=mbr --append="console=tty0 console=ttyS0,115200n8" '
+                 "--driveorder=$kg_disk",
+                 "network --bootproto=dhcp --onboot=yes --activate"):
         assert line in text.splitlines(), line
     assert "rootpw --iscrypted $6$" in text
-    assert "yum" not in text  # no mission parts in the base
+    # no mission parts in the base
+    assert not any(part in text for part in ("kernel-ml-aufs", "epel-release", "docker-io", "hop5"))
 
 
 def test_mission_post_scripts():
     text = render("centos65-docker").text
     _, sections, _ = _split(text)
     headers = [(s.name, s.args) for s in sections]
-    assert headers == [
+    assert headers[:8] == [
         ("%packages", ()),
+        ("%pre", ("--log=/tmp/ks-pre-kickgen-disks.log", "--erroronfail")),
         ("%post", ("--nochroot", "--log=/mnt/sysimage/root/ks-post-copy-ks.log", "--erroronfail")),
         ("%post", ("--log=/root/ks-post-repos.log", "--erroronfail")),
         ("%post", ("--log=/root/ks-post-aufs-kernel.log", "--erroronfail")),
@@ -115,7 +119,7 @@ def test_mission_post_scripts():
         ("%post", ("--log=/root/ks-post-docker.log", "--erroronfail")),
         ("%post", ("--log=/root/ks-post-report.log", "--erroronfail")),
     ]
-    body = {s.args[-2].split("ks-post-")[1].removesuffix(".log"): s.body for s in sections[1:]}
+    body = {s.args[-2].split("ks-post-")[1].removesuffix(".log"): s.body for s in sections[2:]}
     assert "cp /tmp/ks.cfg /mnt/sysimage/root/kickgen-ks.cfg" in body["copy-ks"]
     kernel = body["aufs-kernel"]
     assert "baseurl=http://www.hop5.in/yum/el6/" in kernel and "/etc/yum.repos.d/hop5.repo" in kernel
@@ -138,7 +142,10 @@ def test_docker_service_switch_and_erroronfail_switch():
     text = render("centos65-docker", ["docker.enable_service=false", "post.erroronfail=false"]).text
     assert "chkconfig docker on" not in text
     assert "docker is NOT enabled at boot" in text
-    assert "--erroronfail" not in text
+    _, sections, _ = _split(text)
+    # the %pre that picks the target disk always stops the install: without it there is none
+    assert [s.args for s in sections if "--erroronfail" in s.args] == [
+        ("--log=/tmp/ks-pre-kickgen-disks.log", "--erroronfail")]
     assert check_kickstart(text) == []
 
 
@@ -193,11 +200,12 @@ def test_undefined_template_variable_names_template_and_line(tmp_path):
     templates = _copy_templates(tmp_path)
     snippet = templates / "el6" / "network.j2"
     lines = snippet.read_text().splitlines(keepends=True)
-    lines.insert(3, "# {{ p.network.no_such_key }}\n")
+    after = next(i for i, line in enumerate(lines) if line.startswith("{% set n = p.network %}"))
+    lines.insert(after + 1, "# {{ p.network.no_such_key }}\n")
     snippet.write_text("".join(lines))
     with pytest.raises(TemplateError) as info:
         render("el6-base", templates_dir=templates)
-    assert info.value.message.startswith("el6/network.j2:4: undefined template variable: ")
+    assert info.value.message.startswith(f"el6/network.j2:{after + 2}: undefined template variable: ")
     assert "no_such_key" in info.value.message
 
 
@@ -316,10 +324,12 @@ def test_bad_apples_are_refused_or_quoted(key, monkeypatch):
         else:
             assert problems_found == [], (key, apple)
         commands, sections, problems = _structure(text)
-        if key.startswith("scripts."):
-            sections = [s for s in sections if s != "%pre"][:len(baseline[1])]
+        expected = baseline[1]
+        if key.startswith("scripts."):   # a profile %pre/%post adds sections of its own
+            expected = [s for s in expected if s != "%pre"]
+            sections = [s for s in sections if s != "%pre"][:len(expected)]
         assert (commands, problems) == (baseline[0], baseline[2]), (key, apple)
-        assert sections[:len(baseline[1])] == baseline[1], (key, apple)
+        assert sections[:len(expected)] == expected, (key, apple)
     if key not in FREE_TEXT:
         assert refused >= len(APPLES) - 2, key
     else:
@@ -371,17 +381,100 @@ def test_every_option_renders_a_valid_kickstart():
         "system.text=false", "system.firstboot=true", "storage.clearpart=linux",
         "storage.initlabel=false", "aufs_kernel.version=", "report.enabled=false"]).text
     lines = text.splitlines()
-    for line in ("network --device=eth0 --bootproto=static --onboot=yes --ip=192.0.2.10 "
+    for line in ("network --bootproto=static --onboot=yes --ip=192.0.2.10 "
                  "--netmask=255.255.255.0 --gateway=192.0.2.1 --nameserver=192.0.2.53,192.0.2.54 "
                  "--hostname=docker1 --noipv6 --activate",
                  "firewall --disabled", "selinux --permissive", "firstboot --enable",
-                 'bootloader --location=mbr --append="console=tty0 console=ttyS0,115200n8" --timeout=3',
+                 'bootloader --location=mbr --append="console=tty0 console=ttyS0,115200n8" --timeout=3 '
+                 "--driveorder=sda",
                  "ignoredisk --only-use=sda", "clearpart --linux --drives=sda", "poweroff --eject",
                  "%packages --nobase", "kg_spec=kernel-ml-aufs"):
         assert line in lines, line
     assert "text" not in lines and "kickgen-report" not in text
     assert "kernel-ml-aufs-devel" in text
     assert check_kickstart(text) == []
+
+
+# --- issue 10: NIC naming, target drives, no reinstall loop ------------------------------------
+
+def _command_lines(text: str) -> list[str]:
+    """The lines the installer reads as commands (outside %pre/%post/%packages sections)."""
+    commands, _, _ = _split(text)
+    return [c.text for c in commands]
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_network_line_names_no_nic(name):
+    """--device=eth0 aborts where biosdevname names the NIC em1: no --device at all, so 13.21
+    uses the ksdevice=link NIC (the shipped boot args carry it)."""
+    network = [line for line in _command_lines(render(name).text) if line.startswith("network")]
+    assert len(network) == 1 and "--device" not in network[0], network
+    assert "ksdevice=link" in load_profile(name).boot.args
+
+
+@pytest.mark.parametrize("device", ["em1", "52:54:00:12:34:56"])
+def test_network_device_pinned(device):
+    text = render("el6-base", [f"network.device='{device}'"]).text
+    assert f"network --device={device} --bootproto=dhcp --onboot=yes --activate" in text.splitlines()
+    assert check_kickstart(text) == []
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_reboot_ejects_the_cd(name):
+    """`reboot` alone leaves the DVD in a CD-first machine, whose default entry installs again."""
+    def finishing(text: str) -> list[str]:
+        return [line for line in _command_lines(text) if line.split()[0] in ("reboot", "poweroff", "halt")]
+
+    assert finishing(render(name).text) == [f"{load_profile(name).system.finish} --eject"]
+    assert finishing(render(name, ["system.eject=false"]).text) == [load_profile(name).system.finish]
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_no_static_clearpart_without_drives(name):
+    """clearpart --all + autopart with nothing limiting them clears every disk (a stick's free
+    space too): the storage lines come from the %pre that picks one disk."""
+    text = render(name).text
+    commands = _command_lines(text)
+    assert not [c for c in commands if c.split()[0] in ("clearpart", "ignoredisk", "bootloader")], commands
+    assert commands.count("%include /tmp/kickgen-storage.ks") == 1
+    assert commands.index("%include /tmp/kickgen-storage.ks") < commands.index("autopart")
+    _, sections, _ = _split(text)
+    pre = [s for s in sections if s.name == "%pre"]
+    assert pre[0].args == ("--log=/tmp/ks-pre-kickgen-disks.log", "--erroronfail")
+    assert "kg_out=/tmp/kickgen-storage.ks" in pre[0].body
+    assert "ignoredisk --only-use=$kg_disk\n" in pre[0].body
+
+
+def test_storage_options_reach_the_include():
+    text = render("el6-base", ["storage.clearpart=linux", "storage.initlabel=false",
+                               "storage.bootloader.timeout=3", "storage.bootloader.location=partition"]).text
+    lines = text.splitlines()
+    assert "clearpart --linux --drives=$kg_disk" in lines
+    assert ('bootloader --location=partition --append="console=tty0 console=ttyS0,115200n8" '
+            "--timeout=3 --driveorder=$kg_disk") in lines
+    none = render("el6-base", ["storage.clearpart=none"]).text
+    assert "clearpart" not in none and "ignoredisk --only-use=$kg_disk" in none.splitlines()
+    assert "zerombr" not in _command_lines(render("el6-base", ["storage.zerombr=false"]).text)
+
+
+def test_pinned_drives_give_static_lines_and_no_pre():
+    text = render("el6-base", ["storage.drives=[sda, sdb]"]).text
+    commands = _command_lines(text)
+    for line in ("ignoredisk --only-use=sda,sdb", "clearpart --all --initlabel --drives=sda,sdb",
+                 'bootloader --location=mbr --append="console=tty0 console=ttyS0,115200n8" '
+                 "--driveorder=sda"):
+        assert line in commands, line
+    assert "%include" not in text and "%pre" not in text and "kickgen-disks" not in text
+    assert check_kickstart(text) == []
+
+
+def test_media_label_reaches_the_pre_script():
+    assert "kg_label=CentOS_6.5_Final" in render("el6-base").text.splitlines()
+    assert "kg_label=KG_MEDIA" in render("el6-base", ["media.volume_id=KG_MEDIA"]).text.splitlines()
+    given = render("el6-base", ["media.volume_id=KG_MEDIA"], media_label="BASE_ISO-1").text
+    assert "kg_label=BASE_ISO-1" in given.splitlines()
+    with pytest.raises(TemplateError, match=r"^media label 'a b': expected a volume ID"):
+        render("el6-base", media_label="a b")
 
 
 def test_static_network_needs_an_address():

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="chroot needs root")
 
 BUSYBOX = shutil.which("busybox") or "/usr/bin/busybox"
 APPLETS = ("sh awk sed grep cut tr head tail cp mv rm mkdir ln chmod sha256sum uname test [ cat "
-           "printf echo sleep date tee wc sort ls env true false").split()
+           "printf echo sleep date tee wc sort ls env true false dd").split()
 CHROOT = shutil.which("chroot") or "/usr/sbin/chroot"
 SHELLS = {"busybox": "/bin/sh", "dash": "/bin/dash", "bash": "/bin/bash"}
 
@@ -39,6 +39,37 @@ title CentOS (2.6.32-431.el6.x86_64)
 \troot (hd0,0)
 \tkernel /vmlinuz-2.6.32-431.el6.x86_64 ro root=/dev/mapper/vg-root console=ttyS0,115200n8
 \tinitrd /initramfs-2.6.32-431.el6.x86_64.img
+"""
+
+# As CentOS 6.5 installs them (CentOS-Base.repo shortened to three of its five sections).
+YUM_CONF = """\
+[main]
+cachedir=/var/cache/yum/$basearch/$releasever
+keepcache=0
+gpgcheck=1
+plugins=1
+"""
+CENTOS_BASE_REPO = """\
+# CentOS-Base.repo
+[base]
+name=CentOS-$releasever - Base
+mirrorlist=http://mirrorlist.centos.org/?release=$releasever&arch=$basearch&repo=os
+#baseurl=http://mirror.centos.org/centos/$releasever/os/$basearch/
+gpgcheck=1
+gpgkey=file:///etc/pki/rpm-gpg/RPM-GPG-KEY-CentOS-6
+
+#released updates
+[updates]
+name=CentOS-$releasever - Updates
+mirrorlist=http://mirrorlist.centos.org/?release=$releasever&arch=$basearch&repo=updates
+gpgcheck=1
+
+#additional packages that extend functionality of existing packages
+[centosplus]
+name=CentOS-$releasever - Plus
+mirrorlist=http://mirrorlist.centos.org/?release=$releasever&arch=$basearch&repo=centosplus
+gpgcheck=1
+enabled=0
 """
 
 # Fakes: each logs its arguments to /tmp/calls; FAIL=<name> makes that one fail (exit 7).
@@ -107,6 +138,8 @@ def sysroot(tmp_path: Path) -> Path:
         (root / "usr" / "bin" / name).write_text(text)
         (root / "usr" / "bin" / name).chmod(0o755)
     (root / "boot" / "grub" / "grub.conf").write_text(GRUB_CONF)
+    (root / "etc" / "yum.conf").write_text(YUM_CONF)
+    (root / "etc" / "yum.repos.d" / "CentOS-Base.repo").write_text(CENTOS_BASE_REPO)
     (root / "etc" / "sysconfig" / "kernel").write_text("UPDATEDEFAULT=yes\nDEFAULTKERNEL=kernel\n")
     (root / "proc" / "filesystems").write_text("nodev\tsysfs\nnodev\tproc\n\text4\nnodev\taufs\n")
     (root / "dev" / "console").write_text("")
@@ -139,7 +172,8 @@ def mission():
 @pytest.mark.parametrize("shell", ["busybox", "dash", "bash"])
 def test_mission_post_scripts_make_aufs_kernel_default_and_enable_docker(sysroot, mission, shell):
     scripts = post_scripts(mission.text)
-    assert list(scripts) == ["copy-ks", "repos", "aufs-kernel", "epel", "docker", "report"]
+    assert list(scripts) == ["copy-ks", "repos", "aufs-kernel", "epel", "docker", "report",
+                             "repos-final"]
     (sysroot / "tmp" / "ks.cfg").write_text(mission.text)
     for name, body in scripts.items():
         result = run_in(sysroot, shell, body)
@@ -154,6 +188,8 @@ def test_mission_post_scripts_make_aufs_kernel_default_and_enable_docker(sysroot
     assert "DEFAULTKERNEL=kernel-ml-aufs\n" in (sysroot / "etc/sysconfig/kernel").read_text()
     hop5 = (sysroot / "etc/yum.repos.d/hop5.repo").read_text()
     assert "[kickgen-hop5]\n" in hop5 and "baseurl=http://www.hop5.in/yum/el6/\n" in hop5
+    # repos-final: hop5 is unsigned (gpgcheck=0) and not in repos.allow_unsigned
+    assert hop5.endswith("gpgcheck=0\nenabled=0\n")
     assert "baseurl=http://vault.centos.org/6.5/os/x86_64/" in (
         sysroot / "etc/yum.repos.d/kickgen.repo").read_text()
     calls = (sysroot / "tmp" / "calls").read_text().splitlines()
@@ -312,7 +348,7 @@ def test_offline_post_scripts_use_the_media_copy_only(offline_root, shell):
     ks = render_kickstart(load_profile("centos65-docker-offline"), salt="x")
     scripts = post_scripts(ks.text)
     assert list(scripts) == ["copy-ks", "media", "repos", "aufs-kernel", "epel", "docker", "report",
-                             "media-release"]
+                             "repos-final", "media-release"]
     (offline_root / "tmp" / "ks.cfg").write_text(ks.text)
     for name, body in scripts.items():
         if name == "media-release":
@@ -332,7 +368,10 @@ def test_offline_post_scripts_use_the_media_copy_only(offline_root, shell):
             f"[kickgen-{repo}]\nname={repo} (carried on the kickgen media)\n"
             f"baseurl=file:///mnt/kickgen/{repo}\ngpgcheck=0\nenabled=1\n")
     assert sorted(p.name for p in (offline_root / "etc" / "yum.repos.d").iterdir()) == [
-        f"kickgen-{repo}.repo" for repo in OFFLINE_REPOS]      # kickgen-media.repo removed again
+        "CentOS-Base.repo", *(f"kickgen-{repo}.repo" for repo in OFFLINE_REPOS)]  # no kickgen-media
+    # the embedded repos stay enabled (named in repos.allow_unsigned), the stock ones do not
+    base = (offline_root / "etc" / "yum.repos.d" / "CentOS-Base.repo").read_text()
+    assert base.count("enabled=0\n") == 3 and "enabled=1" not in base
     calls = (offline_root / "tmp" / "calls").read_text().splitlines()
     assert "mount -o bind /mnt/source /mnt/sysimage/mnt/kickgen-media" in calls
     # busybox sh runs its own umount applet before PATH: a real umount of a plain folder fails
@@ -355,7 +394,405 @@ def test_offline_media_script_fails_without_the_kickgen_folder(offline_root):
     scripts = post_scripts(render_kickstart(load_profile("centos65-docker-offline"), salt="x").text)
     result = run_in(offline_root, "busybox", scripts["media"])
     assert result.returncode == 1
-    message = ("kickgen: media: FAILED: no /mnt/source/kickgen: the install media is not the ISO "
-               "that kickgen built for this profile")
+    message = ("kickgen: media: FAILED: no /mnt/source/kickgen and no device labelled CentOS_6.5_Final: "
+               "the install media is not the ISO that kickgen built for this profile")
     assert message in result.stdout
     assert message + "\n" in (offline_root / "dev" / "console").read_text()
+
+
+# --- %pre kickgen-disks: the one disk the install may touch (issue 10, point 5) ----------------
+# Run for real in a chroot whose /sys/block, /dev and /proc/cmdline are made up: disks are image
+# files, the media a real ISO9660 image (pycdlib), blkid util-linux's (EL6's installer has it)
+# or none (Debian's busybox, the stand-in's, has no blkid applet).
+
+DISKS_APPLETS = "sh cat readlink dd sed printf echo test [ ls".split()
+INTERNAL = "pci0000:00/0000:00:1f.2/ata1/host0/target0:0:0/0:0:0:0/block"
+ON_USB = "pci0000:00/0000:00:1d.0/usb1/1-1/1-1:1.0/host6/target6:0:0/6:0:0:0/block"
+MEDIA = "KG_TEST_MEDIA"
+
+
+def _iso_image(path: Path, label: str) -> None:
+    import io
+
+    import pycdlib
+
+    iso = pycdlib.PyCdlib()
+    iso.new(vol_ident=label)
+    iso.add_fp(io.BytesIO(b"install\n"), 8, "/KS.CFG;1")
+    iso.write(str(path))
+    iso.close()
+
+
+def _disks_root(tmp_path: Path, blkid: str) -> Path:
+    root = tmp_path / "disks-root"
+    for d in ("bin", "sbin", "usr/bin", "tmp", "dev", "proc", "sys/block"):
+        (root / d).mkdir(parents=True, exist_ok=True)
+    shutil.copy2(BUSYBOX, root / "bin" / "busybox")
+    for applet in DISKS_APPLETS:
+        (root / "bin" / applet).symlink_to("busybox")
+    _copy_with_libs(shutil.which("dash"), root, "/bin/dash")
+    _copy_with_libs(shutil.which("bash"), root, "/bin/bash")
+    if blkid == "util-linux":
+        _copy_with_libs(shutil.which("blkid") or "/usr/sbin/blkid", root, "/sbin/blkid")
+    (root / "dev" / "console").write_text("")
+    (root / "proc" / "cmdline").write_text("initrd=initrd.img ks=cdrom:/ks.cfg text\n")
+    return root
+
+
+def _disk(root: Path, name: str, *, where: str = INTERNAL, removable: int = 0, sectors: int = 2048,
+          image: Path | None = None, partitions: dict[str, Path | None] | None = None) -> None:
+    """A whole disk as sysfs shows it (/sys/block/NAME -> ../devices/...), and its /dev file."""
+    device = root / "sys" / "devices" / where / name
+    device.mkdir(parents=True)
+    (device / "removable").write_text(f"{removable}\n")
+    (device / "size").write_text(f"{sectors}\n")
+    (root / "sys" / "block" / name).symlink_to(os.path.relpath(device, root / "sys" / "block"))
+    dev = root / "dev" / name
+    if image is not None:
+        shutil.copy2(image, dev)
+    else:
+        dev.write_bytes(bytes(64 * 1024))
+    for part, part_image in (partitions or {}).items():
+        (device / part).mkdir()
+        (device / part / "size").write_text("1024\n")
+        if part_image is not None:
+            shutil.copy2(part_image, root / "dev" / part)
+        else:
+            (root / "dev" / part).write_bytes(bytes(64 * 1024))
+
+
+def pre_disks_script(text: str) -> str:
+    _, sections, _ = _split(text)
+    found = [s.body for s in sections
+             if s.name == "%pre" and "--log=/tmp/ks-pre-kickgen-disks.log" in s.args]
+    assert len(found) == 1, "no %pre kickgen-disks in the kickstart"
+    return found[0]
+
+
+@pytest.fixture(scope="module")
+def disks_script() -> str:
+    return pre_disks_script(render_kickstart(load_profile("el6-base"), salt="x").text)
+
+
+@pytest.fixture(scope="module")
+def iso(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("media") / "media.iso"
+    _iso_image(path, MEDIA)
+    return path
+
+
+def run_disks(root: Path, script: str, shell: str = "dash") -> subprocess.CompletedProcess:
+    return run_in(root, shell, script, env={"PATH": "/usr/bin:/bin:/usr/sbin:/sbin"})
+
+
+def storage_include(root: Path) -> list[str]:
+    return (root / "tmp" / "kickgen-storage.ks").read_text().splitlines()
+
+
+@pytest.mark.parametrize("shell", ["busybox", "dash", "bash"])
+def test_pre_disks_skips_removable_usb_media_and_empty_disks(tmp_path, disks_script, iso, shell):
+    root = _disks_root(tmp_path, "util-linux")
+    (root / "proc" / "cmdline").write_text(f"initrd=initrd.img ks=hd:LABEL={MEDIA}:/ks.cfg "
+                                           f"repo=hd:LABEL={MEDIA}:/ text\n")
+    _disk(root, "hda", sectors=0)                           # an empty drive
+    _disk(root, "sda", removable=1)                         # a card reader
+    _disk(root, "sdb", where=ON_USB)                        # a USB disk that says "not removable"
+    _disk(root, "sdc", image=iso)                           # the media, on no USB path
+    _disk(root, "sr0", where=INTERNAL.replace("0:0:0:0", "1:0:0:0"))   # not a disk name
+    _disk(root, "vda", sectors=16 * 1024 * 2048)            # the target
+    _disk(root, "vdb")                                      # a second blank disk: never touched
+    result = run_disks(root, disks_script, shell)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert storage_include(root) == [
+        "ignoredisk --only-use=vda",
+        "clearpart --all --initlabel --drives=vda",
+        'bootloader --location=mbr --append="console=tty0 console=ttyS0,115200n8" --driveorder=vda',
+    ]
+    expected = [
+        "kickgen: disks: skipping hda: no size (empty drive)",
+        "kickgen: disks: skipping sda: removable",
+        "kickgen: disks: skipping sdb: on a USB bus",
+        f"kickgen: disks: skipping sdc: holds the install media ({MEDIA})",
+        "kickgen: disks: installing to vda (16384 MB); no other disk is touched",
+    ]
+    assert result.stdout.splitlines() == expected
+    assert (root / "dev" / "console").read_text().splitlines() == expected   # shown on the console
+
+
+@pytest.mark.parametrize("blkid", ["util-linux", "none"])
+def test_pre_disks_finds_the_media_with_and_without_blkid(tmp_path, disks_script, iso, blkid):
+    """blkid reads the label; with no blkid the ISO9660 volume descriptor is read with dd. The
+    media on a partition counts as well as on the whole disk."""
+    root = _disks_root(tmp_path, blkid)
+    (root / "proc" / "cmdline").write_text(f"ks=hd:LABEL={MEDIA}:/ks.cfg\n")
+    _disk(root, "sda", image=iso)
+    _disk(root, "sdb", partitions={"sdb1": iso})
+    _disk(root, "sdc", partitions={"sdc1": None})
+    result = run_disks(root, disks_script)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert storage_include(root)[0] == "ignoredisk --only-use=sdc"
+    assert f"kickgen: disks: skipping sdb: holds the install media ({MEDIA})" in result.stdout.splitlines()
+
+
+@pytest.mark.parametrize("blkid,skipped", [("util-linux", True), ("none", False)])
+def test_pre_disks_media_label_on_a_file_system_needs_blkid(tmp_path, disks_script, blkid, skipped):
+    """A media copy that is not ISO9660 (an ext2 file system labelled like the media) is only
+    seen through blkid: the dd fallback reads ISO9660 volume IDs alone."""
+    image = tmp_path / "ext2.img"
+    image.write_bytes(bytes(2 * 1024 * 1024))
+    subprocess.run([shutil.which("mke2fs") or "/usr/sbin/mke2fs", "-q", "-F", "-t", "ext2",
+                    "-L", MEDIA, str(image)], check=True)
+    root = _disks_root(tmp_path, blkid)
+    (root / "proc" / "cmdline").write_text(f"ks=hd:LABEL={MEDIA}:/ks.cfg\n")
+    _disk(root, "sda", partitions={"sda1": image})
+    _disk(root, "sdb")
+    assert run_disks(root, disks_script).returncode == 0
+    assert storage_include(root)[0] == f"ignoredisk --only-use={'sdb' if skipped else 'sda'}"
+
+
+def test_pre_disks_label_comes_from_the_boot_line_then_the_render(tmp_path, iso):
+    """Without hd:LABEL= on the kernel line the rendered label is used: a disk labelled otherwise
+    is a target (the check does look at the label)."""
+    other = pre_disks_script(render_kickstart(load_profile("el6-base"), salt="x").text)
+    root = _disks_root(tmp_path, "util-linux")
+    _disk(root, "sda", image=iso)
+    _disk(root, "sdb")
+    assert run_disks(root, other).returncode == 0
+    assert storage_include(root)[0] == "ignoredisk --only-use=sda"   # CentOS_6.5_Final != KG_TEST_MEDIA
+    rendered = pre_disks_script(render_kickstart(load_profile("el6-base"), salt="x",
+                                                 media_label=MEDIA).text)
+    assert run_disks(root, rendered).returncode == 0
+    assert storage_include(root)[0] == "ignoredisk --only-use=sdb"
+
+
+def test_pre_disks_fails_when_no_disk_is_left(tmp_path, disks_script, iso):
+    root = _disks_root(tmp_path, "util-linux")
+    (root / "proc" / "cmdline").write_text(f"repo=hd:LABEL={MEDIA}:/\n")
+    _disk(root, "sda", where=ON_USB, removable=1, image=iso)
+    result = run_disks(root, disks_script)
+    assert result.returncode == 1
+    failed = ("kickgen: disks: FAILED: no disk to install to: every disk is removable, on USB, "
+              f"empty or the install media ({MEDIA}); set storage.drives in the profile")
+    assert result.stdout.splitlines()[-1] == failed
+    assert (root / "dev" / "console").read_text().splitlines()[-1] == failed
+    assert not (root / "tmp" / "kickgen-storage.ks").exists()
+
+
+def test_pre_disks_follows_the_profile_storage_keys(tmp_path):
+    text = render_kickstart(load_profile("el6-base", [
+        "storage.clearpart=none", "storage.bootloader.location=partition",
+        "storage.bootloader.timeout=3"]), salt="x").text
+    root = _disks_root(tmp_path, "none")
+    _disk(root, "sda")
+    assert run_disks(root, pre_disks_script(text)).returncode == 0
+    assert storage_include(root) == [
+        "ignoredisk --only-use=sda",
+        'bootloader --location=partition --append="console=tty0 console=ttyS0,115200n8" '
+        "--timeout=3 --driveorder=sda",
+    ]
+
+
+def test_pre_disks_passes_shellcheck(disks_script):
+    result = subprocess.run([shellcheck_path(), "-s", "sh", "-"], input=disks_script,
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout
+
+
+# --- offline over USB: /mnt/source unmounted before %post, the media found by its label -----------
+
+# This kernel has no iso9660 (the VM tests mount it for real): the device is real and the
+# script reads its volume id itself; mounting it is imitated by copying the image's tree, for
+# the device whose volume id is the image's only.
+ISO_MOUNT = r"""#!/bin/sh
+echo "mount $*" >>/tmp/calls
+if [ "$1 $2" = "-o bind" ]; then
+    cp -R "$3/." "$4/" && echo "$3 $4 none rw,bind 0 0" >>/proc/mounts
+    exit
+fi
+[ "$1 $2 $3 $4" = "-t iso9660 -o ro" ] || { echo "mount: unexpected $*" >&2; exit 32; }
+kg_id=$(dd if="$5" bs=1 skip=32808 count=32 2>/dev/null | tr -d '\000' | sed 's/ *$//')
+[ "$kg_id" = "$(cat /tmp/iso-label)" ] || { echo "mount: $5: wrong fs type" >&2; exit 32; }
+cp -R /tmp/iso-tree/. "$6/" && echo "$5 $6 iso9660 ro 0 0" >>/proc/mounts
+"""
+
+
+@pytest.fixture
+def usb_root(offline_root: Path, tmp_path: Path):
+    """offline_root as after an hd: install: /mnt/source is empty (the installer unmounted it)
+    and the media is a labelled ISO9660 image on a real loop device, seen as /dev/sdq."""
+    media = offline_root / "mnt" / "source"
+    shutil.copytree(media, offline_root / "tmp" / "iso-tree")
+    shutil.rmtree(media)
+    media.mkdir()
+    (offline_root / "usr" / "bin" / "mount").write_text(ISO_MOUNT)
+    (offline_root / "proc" / "mounts").write_text("")
+    devices: list[str] = []
+
+    def attach(label: str) -> None:
+        iso = tmp_path / f"{label}.iso"
+        subprocess.run(["xorriso", "-as", "mkisofs", "-quiet", "-R", "-J", "-V", label, "-o", str(iso),
+                        str(offline_root / "tmp" / "iso-tree")], check=True, capture_output=True)
+        loop = subprocess.run(["losetup", "-f", "--show", "-r", str(iso)], check=True,
+                              capture_output=True, text=True).stdout.strip()
+        devices.append(loop)
+        rdev = os.stat(loop).st_rdev
+        os.mknod(offline_root / "dev" / "sdq", 0o600 | 0o060000, os.makedev(os.major(rdev), os.minor(rdev)))
+        (offline_root / "tmp" / "iso-label").write_text(label + "\n")
+
+    yield offline_root, attach
+    for loop in devices:
+        subprocess.run(["losetup", "-d", loop], capture_output=True, check=False)
+
+
+@pytest.mark.parametrize("cmdline,label", [
+    ("initrd=initrd.img ks=hd:LABEL=KG_USB:/ks.cfg text", "KG_USB"),
+    ("repo=hd:LABEL=KG_REPO:/ ks=hd:LABEL=KG_OTHER:/ks.cfg", "KG_REPO"),
+    ("ks=cdrom:/ks.cfg", "CentOS_6.5_Final"),          # no label on the command line: the rendered one
+])
+def test_offline_media_found_by_label_when_the_installer_unmounted_it(usb_root, cmdline, label):
+    root, attach = usb_root
+    attach(label)
+    (root / "proc" / "cmdline").write_text(cmdline + "\n")
+    scripts = post_scripts(render_kickstart(load_profile("centos65-docker-offline"), salt="x").text)
+    result = run_in(root, "bash", scripts["media"])
+    assert result.returncode == 0, result.stdout + result.stderr
+    for repo in OFFLINE_REPOS:
+        copied = root / "mnt" / "kickgen" / repo
+        assert (copied / "repodata" / "repomd.xml").read_text() == f"<repomd>{repo}</repomd>\n"
+    calls = (root / "tmp" / "calls").read_text().splitlines()
+    assert calls[:2] == ["mount -t iso9660 -o ro /dev/sdq /mnt/kickgen-source",
+                         "mount -o bind /mnt/kickgen-source /mnt/sysimage/mnt/kickgen-media"]
+    console = (root / "dev" / "console").read_text()
+    assert (f"kickgen: media: install media: /dev/sdq (label {label}) at /mnt/kickgen-source\n"
+            in console)
+    assert "/dev/sdq /mnt/kickgen-source iso9660 ro 0 0\n" in (root / "proc" / "mounts").read_text()
+    release = run_in(root, "bash", scripts["media-release"])
+    assert release.returncode == 0 and "kickgen: media-release: done" in release.stdout
+    assert (root / "tmp" / "calls").read_text().splitlines()[-2:] == [
+        "umount /mnt/sysimage/mnt/kickgen-media", "umount /mnt/kickgen-source"]
+
+
+def test_offline_media_with_another_label_is_not_taken(usb_root):
+    root, attach = usb_root
+    attach("SOMETHING_ELSE")
+    (root / "proc" / "cmdline").write_text("ks=hd:LABEL=KG_USB:/ks.cfg\n")
+    scripts = post_scripts(render_kickstart(load_profile("centos65-docker-offline"), salt="x").text)
+    result = run_in(root, "busybox", scripts["media"])
+    assert result.returncode == 1
+    assert ("kickgen: media: FAILED: no /mnt/source/kickgen and no device labelled KG_USB: the "
+            "install media is not the ISO that kickgen built for this profile") in result.stdout
+    assert not (root / "mnt" / "kickgen" / "epel").exists()
+
+
+# --- repos-final: only the profile's repos stay enabled, none unsigned unless named ----------------
+
+EPEL_REPO = """\
+[epel]
+name=Extra Packages for Enterprise Linux 6 - $basearch
+mirrorlist=https://mirrors.fedoraproject.org/metalink?repo=epel-6&arch=$basearch
+failovermethod=priority
+enabled = 1
+gpgcheck=1
+
+[epel-debuginfo]
+name=Extra Packages for Enterprise Linux 6 - $basearch - Debug
+enabled=0
+gpgcheck=1"""                                      # no newline at the end, as some files have
+EXTRAS_REPO = "# a section without enabled= is enabled\n[extras]\nbaseurl=http://mirror.local/extras/\n\n\n"
+YUM_CONF_WITH_REPO = YUM_CONF + "\n[site]\nbaseurl=http://mirror.local/site/\n"
+
+
+def _repos_tree(root: Path) -> None:
+    repos = root / "etc" / "yum.repos.d"
+    (repos / "epel.repo").write_text(EPEL_REPO)
+    (repos / "extras.repo").write_text(EXTRAS_REPO)
+    (root / "etc" / "yum.conf").write_text(YUM_CONF_WITH_REPO)
+
+
+def _run_mission_repo_scripts(root: Path, shell: str, overrides=()) -> dict[str, str]:
+    ks = render_kickstart(load_profile("standin-docker", overrides), salt="x")
+    scripts = post_scripts(ks.text)
+    for name in ("repos", "aufs-kernel", "epel", "docker", "repos-final"):
+        result = run_in(root, shell, scripts[name])
+        assert result.returncode == 0, (name, result.stdout, result.stderr)
+    return scripts
+
+
+def _enabled(root: Path, shell: str, scripts: dict[str, str]) -> list[dict]:
+    (root / "tmp" / "docker-info").write_text("Storage Driver: vfs\n")   # docker answers at once
+    script = _report_script("\n".join(f"%post --log=/root/ks-post-{k}.log\n{v}%end\n"
+                                      for k, v in scripts.items()))
+    result = run_in(root, shell, script, ["start"])
+    assert result.returncode == 0, result.stderr
+    line = next(line for line in (root / "dev" / "console").read_text().splitlines()
+                if line.startswith("KICKGEN-REPORT v1 "))
+    return json.loads(line.removeprefix("KICKGEN-REPORT v1 "))["repos"]
+
+
+@pytest.mark.parametrize("shell", ["busybox", "dash", "bash"])
+def test_repos_final_disables_every_repo_the_profile_does_not_define(sysroot, shell):
+    _repos_tree(sysroot)
+    scripts = _run_mission_repo_scripts(sysroot, shell)
+    repos = sysroot / "etc" / "yum.repos.d"
+    base = (repos / "CentOS-Base.repo").read_text()
+    # in place: each section's enabled= set to 0, or enabled=0 added at its end
+    assert base == CENTOS_BASE_REPO.replace("gpgcheck=1\ngpgkey=file:///etc/pki/rpm-gpg/RPM-GPG-KEY-CentOS-6\n",
+                                            "gpgcheck=1\ngpgkey=file:///etc/pki/rpm-gpg/RPM-GPG-KEY-CentOS-6\nenabled=0\n"
+                                            ).replace("repo=updates\ngpgcheck=1\n",
+                                                      "repo=updates\ngpgcheck=1\nenabled=0\n")
+    assert (repos / "epel.repo").read_text() == EPEL_REPO.replace("enabled = 1", "enabled=0") + "\n"
+    assert (repos / "extras.repo").read_text() == EXTRAS_REPO.replace(
+        "extras/\n", "extras/\nenabled=0\n")
+    assert (sysroot / "etc" / "yum.conf").read_text() == YUM_CONF_WITH_REPO + "enabled=0\n"
+    assert (repos / "hop5.repo").read_text().endswith("gpgcheck=0\nenabled=0\n")
+    assert "enabled=0" not in (repos / "kickgen.repo").read_text()
+    assert "enabled=0" not in (repos / "kickgen-epel.repo").read_text()
+    console = (sysroot / "dev" / "console").read_text()
+    told = [line for line in console.splitlines() if line.startswith("kickgen: repos-final: disabled")]
+    assert told == [
+        "kickgen: repos-final: disabled repo site (/etc/yum.conf): not a repo the profile defines",
+        "kickgen: repos-final: disabled repo base (/etc/yum.repos.d/CentOS-Base.repo): not a repo the profile defines",
+        "kickgen: repos-final: disabled repo updates (/etc/yum.repos.d/CentOS-Base.repo): not a repo the profile defines",
+        "kickgen: repos-final: disabled repo epel (/etc/yum.repos.d/epel.repo): not a repo the profile defines",
+        "kickgen: repos-final: disabled repo extras (/etc/yum.repos.d/extras.repo): not a repo the profile defines",
+        "kickgen: repos-final: disabled repo kickgen-hop5 (/etc/yum.repos.d/hop5.repo): gpgcheck=0 and not in repos.allow_unsigned",
+    ]
+    # what the first-boot report then lists: the profile's repos, all signed
+    assert _enabled(sysroot, shell, scripts) == [
+        {"id": "kickgen-devmapper", "baseurl": "http://vault.centos.org/6.6/os/x86_64/", "mirrorlist": "",
+         "gpgcheck": True},
+        {"id": "kickgen-epel", "baseurl": "http://archives.fedoraproject.org/pub/archive/epel/6/x86_64/",
+         "mirrorlist": "", "gpgcheck": True},
+        {"id": "kickgen-os", "baseurl": "http://vault.centos.org/6.5/os/x86_64/", "mirrorlist": "",
+         "gpgcheck": True},
+        {"id": "kickgen-updates", "baseurl": "http://vault.centos.org/6.5/updates/x86_64/", "mirrorlist": "",
+         "gpgcheck": True},
+    ]
+
+
+def test_repos_final_keeps_an_unsigned_repo_the_profile_names(sysroot):
+    _run_mission_repo_scripts(sysroot, "busybox", ["repos.allow_unsigned=[kickgen-hop5]"])
+    assert "enabled=0" not in (sysroot / "etc/yum.repos.d/hop5.repo").read_text()
+    assert "disabled repo kickgen-hop5" not in (sysroot / "dev" / "console").read_text()
+
+
+@pytest.mark.parametrize("shell", ["busybox", "dash", "bash"])
+def test_report_lists_the_enabled_repos(sysroot, mission, shell):
+    repos = sysroot / "etc" / "yum.repos.d"
+    (repos / "odd.repo").write_text(
+        '[odd "one"]\nbaseurl = file:///srv/a\\b\t"c"  \nenabled=yes\ngpgcheck=off\n\n'
+        "[plain]\nmirrorlist=http://m.local/?r=1&a=x\n")
+    (sysroot / "etc" / "yum.conf").write_text(YUM_CONF.replace("gpgcheck=1", "gpgcheck=0"))
+    (sysroot / "tmp" / "docker-info").write_text("Storage Driver: vfs\n")
+    script = _report_script(mission.text)
+    assert run_in(sysroot, shell, script, ["start"]).returncode == 0
+    line = (sysroot / "dev" / "console").read_text().splitlines()[0]
+    assert json.loads(line.removeprefix("KICKGEN-REPORT v1 "))["repos"] == [
+        {"id": "base", "baseurl": "", "mirrorlist":
+         "http://mirrorlist.centos.org/?release=$releasever&arch=$basearch&repo=os", "gpgcheck": True},
+        {"id": "updates", "baseurl": "", "mirrorlist":
+         "http://mirrorlist.centos.org/?release=$releasever&arch=$basearch&repo=updates", "gpgcheck": True},
+        {"id": 'odd "one"', "baseurl": 'file:///srv/a\\b\t"c"', "mirrorlist": "", "gpgcheck": False},
+        # no gpgcheck= line: [main]'s (0 here)
+        {"id": "plain", "baseurl": "", "mirrorlist": "http://m.local/?r=1&a=x", "gpgcheck": False},
+    ]

@@ -480,8 +480,8 @@ def test_cdrom_kickstart_is_not_found_on_a_usb_copy(standin_minimal: Path, tmp_p
     result = boot(disks=[media], boot_from="disk", snapshot=True, serial_log=tmp_path / "serial.log",
                   press_enter=True, expect=r"waiting at prompt", timeout=400)
     assert result.matched, result.tail()
-    assert "kickgen-standin: install media: /dev/sda (disk, label CentOS_6.5_Final)" in result.text
-    assert "kickgen-standin: ERROR: kickstart file not found: ks=cdrom:/ks.cfg" in result.text
+    assert ("kickgen-standin: ERROR: kickstart file not found: ks=cdrom:/ks.cfg (no optical drive: "
+            "ks=cdrom: reads optical drives only)") in result.text
 
 
 @pytest.mark.vm
@@ -490,7 +490,8 @@ def test_hd_label_kickstart_on_a_usb_copy_and_a_missing_answer(standin_minimal: 
     # ks=hd:LABEL= finds the kickstart on the media booted as a disk; without a partitioning
     # answer the installer then stops at its prompt, as EL6 would.
     kickstart = "lang en_US.UTF-8\nkeyboard us\nrootpw --plaintext standin\ntimezone UTC\npoweroff\n"
-    media = media_with_kickstart(standin_minimal, tmp_path, kickstart, "hd:LABEL=CentOS_6.5_Final:/ks.cfg")
+    media = media_with_kickstart(standin_minimal, tmp_path, kickstart,
+                                 "hd:LABEL=CentOS_6.5_Final:/ks.cfg repo=hd:LABEL=CentOS_6.5_Final:/")
     result = boot(disks=[media], boot_from="disk", snapshot=True, serial_log=tmp_path / "serial.log",
                   press_enter=True, expect=r"waiting at prompt", timeout=400)
     assert result.matched, result.tail()
@@ -566,3 +567,162 @@ def test_uefi_install_boots_grub_conf_from_the_esp(standin_dvd: Path, tmp_path: 
     assert report.group(2) == "../boot/efi/EFI/redhat/grub.conf"
     assert report.group(3).strip() == "CentOS (3.10.5-3.el6.x86_64)"
     assert "ERROR" not in result.text
+
+
+# --- as strict as anaconda 13.21 (issue 10): install source, network, disks, eject -----------
+
+VOLID = "CentOS_6.5_Final"
+
+KS_ANSWERS = """\
+install
+text
+lang en_US.UTF-8
+keyboard us
+rootpw --iscrypted $6$kickgen$Q6T1Mz2l8a9cXh0sZJgS2lq9cVqf4R8m0A5cFZk4u7c0Ebz2yQ5B1v9zL3pW8nM6dK2jH4gF0sA1qX7wE3rT5.
+timezone --utc UTC
+bootloader --location=mbr --append="console=tty0 console=ttyS0,115200n8"
+zerombr
+clearpart --all --initlabel
+autopart
+firstboot --disable
+"""
+
+# A %post --nochroot sees the installer's mounts: it tells whether /mnt/source is still there.
+POST_SHOWS_SOURCE = """\
+%post --nochroot
+echo "KGTEST source-mounted=$(grep -c ' /mnt/source ' /proc/mounts)" > /dev/ttyS0
+%end
+%post
+echo "KGTEST ifcfg: $(cd /etc/sysconfig/network-scripts && for f in ifcfg-*; do echo "$f $(grep HWADDR= $f)"; done)" > /dev/ttyS0
+%end
+"""
+
+
+def blank_disk(path: Path, mib: int) -> Path:
+    with open(path, "wb") as f:
+        f.truncate(mib * 1024**2)
+    return path
+
+
+def partitioned_disk(path: Path, mib: int) -> Path:
+    """A disk with an msdos label, one Linux partition and a marker in it (someone's data)."""
+    blank_disk(path, mib)
+    subprocess.run(["sfdisk", "-q", str(path)], input="label: dos\nstart=2048, type=83\n", text=True,
+                   check=True, capture_output=True)
+    with open(path, "r+b") as f:
+        f.seek(2048 * 512)
+        f.write(b"KICKGEN-DATA-DISK" * 64)
+    return path
+
+
+def sha256(path: Path) -> str:
+    import hashlib
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def partition_types(disk: Path) -> list[str]:
+    dump = subprocess.run(["sfdisk", "-d", str(disk)], capture_output=True, text=True).stdout
+    return re.findall(r"type=(\w+)", dump)
+
+
+@pytest.mark.vm
+@pytest.mark.timeout(600)
+def test_cdrom_method_on_a_usb_copy_finds_no_driver(standin_minimal: Path, tmp_path: Path) -> None:
+    # The kickstart is found (ks=hd:LABEL=), but its `cdrom` method searches optical drives only:
+    # a USB stick with no CD drive stops at 13.21's "No driver found" window.
+    kickstart = "cdrom\n" + KS_ANSWERS + "poweroff\n"
+    media = media_with_kickstart(standin_minimal, tmp_path, kickstart, f"hd:LABEL={VOLID}:/ks.cfg")
+    result = boot(disks=[media], boot_from="disk", snapshot=True, serial_log=tmp_path / "serial.log",
+                  press_enter=True, expect=r"waiting at prompt", timeout=400)
+    assert result.matched, result.tail()
+    assert f"kickstart read from /ks.cfg via ks=hd:LABEL={VOLID}:/ks.cfg" in result.text
+    assert "kickgen-standin: ERROR: No driver found: the cdrom install method needs an optical drive" in result.text
+    assert "running %pre" not in result.text and "partitioning" not in result.text
+
+
+@pytest.mark.vm
+@pytest.mark.timeout(600)
+def test_ks_cdrom_with_a_device_is_not_an_el6_form(standin_minimal: Path, tmp_path: Path) -> None:
+    # loader/cdinstall.c: everything after the first ':' is the path, so "sr0:/ks.cfg" is a file name.
+    media = media_with_kickstart(standin_minimal, tmp_path, "cdrom\n" + KS_ANSWERS, "cdrom:sr0:/ks.cfg")
+    result = boot(cdrom=media, serial_log=tmp_path / "serial.log", press_enter=True,
+                  expect=r"waiting at prompt", timeout=400)
+    assert result.matched, result.tail()
+    assert "kickgen-standin: ERROR: kickstart file not found: ks=cdrom:sr0:/ks.cfg" in result.text
+
+
+@pytest.mark.vm
+@pytest.mark.timeout(600)
+def test_network_device_eth0_aborts_on_biosdevname_hardware(standin_minimal: Path, tmp_path: Path) -> None:
+    # biosdevname=1 names the NIC em1 (as EL6 does on Dell hardware): kickstart.py ~715-719 aborts.
+    kickstart = "cdrom\n" + KS_ANSWERS + "network --device=eth0 --bootproto=dhcp\npoweroff\n"
+    media = media_with_kickstart(standin_minimal, tmp_path, kickstart, "cdrom:/ks.cfg biosdevname=1")
+    result = boot(cdrom=media, serial_log=tmp_path / "serial.log", press_enter=True,
+                  expect=r"waiting at prompt", timeout=400)
+    assert result.matched, result.tail()
+    assert "kickgen-standin: biosdevname: eth0 is named em1" in result.text
+    assert "install source: /dev/sr0 (cdrom, label CentOS_6.5_Final)" in result.text
+    assert "kickgen-standin: ERROR: The provided network interface eth0 does not exist" in result.text
+    assert "partitioning" not in result.text
+
+
+@pytest.mark.vm
+@pytest.mark.timeout(900)
+def test_usb_install_from_hd_source_leaves_the_stick_and_an_ignored_disk_alone(
+        standin_minimal: Path, tmp_path: Path) -> None:
+    # The stick is the only install source (repo=hd:LABEL=), with a target disk and a data disk
+    # outside ignoredisk --only-use. 13.21: the source disk is protected from clearpart, /mnt/source
+    # is unmounted before %post, network --device= takes a MAC address.
+    kickstart = (KS_ANSWERS.replace("zerombr\n", "zerombr\nignoredisk --only-use=sda,sdb\n")
+                 + "cdrom\nnetwork --device=52:54:00:12:34:56 --bootproto=dhcp\npoweroff --eject\n"
+                 + POST_SHOWS_SOURCE)
+    media = media_with_kickstart(standin_minimal, tmp_path, kickstart,
+                                 f"hd:LABEL={VOLID}:/ks.cfg repo=hd:LABEL={VOLID}:/")
+    target = blank_disk(tmp_path / "target.img", 3072)
+    data = partitioned_disk(tmp_path / "data.img", 512)
+    before = {"stick": sha256(media), "data": sha256(data)}
+    result = boot(disks=[media, target, data], boot_from="disk", serial_log=tmp_path / "serial.log",
+                  press_enter=True, expect=r"kickgen-standin: (install complete|waiting at prompt)",
+                  timeout=600, memory_mb=1024)
+    assert result.match == "kickgen-standin: install complete", result.tail()
+    text = result.text
+    assert f"install source: /dev/sda" in text and "/dev/sda is protected" in text
+    assert "clearpart: clearing" not in text                    # sdb was blank, sda protected, sdc ignored
+    assert "partitioning /dev/sdb (msdos label)" in text
+    assert "autopart: LVM physical volume" not in text          # the stick has no free space
+    assert "install source unmounted before %post" in text
+    assert "KGTEST source-mounted=0" in text
+    assert "KGTEST ifcfg: ifcfg-eth0 HWADDR=52:54:00:12:34:56" in text
+    assert "ejecting" not in text                               # no optical drive; a disk is never ejected
+    assert text.index("install source unmounted") < text.index("running %post (1 of 2)")
+    assert sha256(media) == before["stick"]
+    assert sha256(data) == before["data"]
+    assert partition_types(target) == ["83", "83"]
+
+
+@pytest.mark.vm
+@pytest.mark.timeout(900)
+def test_cd_install_clears_and_autoparts_every_disk_and_ejects(standin_minimal: Path, tmp_path: Path) -> None:
+    # Without ignoredisk, clearpart --all + autopart take every disk (storage/partitioning.py):
+    # the second disk is wiped and gets an LVM physical volume. The CD stays mounted for %post
+    # and poweroff --eject opens the drive (anaconda ~1135-1141).
+    kickstart = "cdrom\n" + KS_ANSWERS + "network --bootproto=dhcp\npoweroff --eject\n" + POST_SHOWS_SOURCE
+    media = media_with_kickstart(standin_minimal, tmp_path, kickstart, "cdrom:/ks.cfg")
+    target = blank_disk(tmp_path / "target.img", 3072)
+    second = partitioned_disk(tmp_path / "second.img", 512)
+    result = boot(cdrom=media, disks=[target, second], serial_log=tmp_path / "serial.log", press_enter=True,
+                  expect=r"kickgen-standin: (install complete: poweroff|waiting at prompt)", timeout=600,
+                  memory_mb=1024)
+    assert result.match == "kickgen-standin: install complete: poweroff", result.tail()
+    text = result.text
+    assert "kickgen-standin: clearpart: clearing /dev/sdb" in text
+    assert "kickgen-standin: autopart: LVM physical volume on /dev/sdb" in text
+    assert "KGTEST source-mounted=1" in text
+    assert "KGTEST ifcfg: ifcfg-eth0 HWADDR=52:54:00:12:34:56" in text
+    assert "kickgen-standin: ejecting /dev/sr0" in text
+    assert text.index("ejecting /dev/sr0") < text.index("install complete: poweroff")
+    assert partition_types(second) == ["8e"]                   # was one Linux (83) partition

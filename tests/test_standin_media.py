@@ -302,36 +302,6 @@ def test_bios_boot_reaches_the_installer(any_variant, as_disk, tmp_path):
 
 @pytest.mark.vm
 @pytest.mark.timeout(600)
-def test_uefi_boot_reads_bootx64_conf_inside_efiboot_img(standin_dvd, tmp_path):
-    """Under OVMF the menu that counts is the FAT image's BOOTX64.conf, not the ISO's copy.
-
-    One image carries a different marker kickstart in each copy; the installer names the one
-    it was given on the kernel command line, i.e. the copy GRUB really read.
-    """
-    work = tmp_path / "work"
-    work.mkdir()
-    img = extract(standin_dvd, "/images/efiboot.img", work / "efiboot.img")
-    iso_conf = extract(standin_dvd, "/EFI/BOOT/BOOTX64.conf", work / "iso.conf")
-    fat_conf = work / "fat.conf"
-    fat_conf.write_text(run("mtype", "-i", img, "::EFI/BOOT/BOOTX64.conf").stdout)
-    for conf, marker in ((iso_conf, "iso"), (fat_conf, "fat")):
-        text = conf.read_text()
-        conf.write_text(text.replace("\tkernel /images/pxeboot/vmlinuz\n",
-                                     f"\tkernel /images/pxeboot/vmlinuz ks=cdrom:/marker-{marker}.cfg\n", 1))
-    run("mcopy", "-o", "-i", img, fat_conf, "::EFI/BOOT/BOOTX64.conf")
-    variant = tmp_path / "marked.iso"
-    run("xorriso", "-indev", standin_dvd, "-outdev", variant, "-boot_image", "any", "replay",
-        "-map", img, "/images/efiboot.img", "-map", iso_conf, "/EFI/BOOT/BOOTX64.conf")
-    assert "ks=cdrom:/marker-iso.cfg" in extract(variant, "/EFI/BOOT/BOOTX64.conf", work / "check.conf").read_text()
-
-    result = boot(cdrom=variant, firmware="uefi", serial_log=tmp_path / "serial.log",
-                  expect=INSTALLER_STARTING, timeout=400)
-    assert result.matched, f"UEFI boot did not reach the installer:\n{result.tail()}"
-    assert re.search(INSTALLER_STARTING, result.match).group("ks") == "cdrom:/marker-fat.cfg"
-
-
-@pytest.mark.vm
-@pytest.mark.timeout(600)
 def test_uefi_boot_of_the_stock_dvd(standin_dvd, tmp_path):
     """The unmodified DVD reaches the installer under OVMF through the stock BOOTX64.conf (5 s hiddenmenu)."""
     result = boot(cdrom=standin_dvd, firmware="uefi", serial_log=tmp_path / "serial.log",

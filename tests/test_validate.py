@@ -167,6 +167,43 @@ def test_pykickstart_rejects_el7_only_syntax():
     assert len(found) == 1 and found[0].startswith("ks.cfg:11: pykickstart RHEL6: ")
 
 
+INCLUDE_PRE = """
+%pre --log=/tmp/ks-pre-disks.log
+echo "ignoredisk --only-use=sda" >/tmp/kickgen-storage.ks
+%end
+"""
+
+
+def test_include_of_a_file_a_pre_writes_is_accepted():
+    """pykickstart must not open /tmp/kickgen-storage.ks on the host (it exists only in the
+    installer, after %pre): the include is accepted, and ksvalidator agrees."""
+    text = GOOD.replace("clearpart --all --initlabel\n", "%include /tmp/kickgen-storage.ks\n") + INCLUDE_PRE
+    assert problems(text) == []
+
+
+@pytest.mark.parametrize("path", ["/tmp/other.ks", "/mnt/source/storage.ks", "storage.ks"])
+def test_include_no_pre_writes_is_refused(path):
+    text = GOOD.replace("clearpart --all --initlabel\n", f"%include {path}\n") + INCLUDE_PRE
+    assert problems(text) == [f"ks.cfg:10: EL6 rule: %include {path}: only a file a %pre writes "
+                              "under /tmp can be included (kickgen cannot check any other, and the "
+                              "installer stops when it is missing)"]
+
+
+def test_include_without_its_pre_is_refused():
+    text = GOOD.replace("clearpart --all --initlabel\n", "%include /tmp/kickgen-storage.ks\n")
+    assert problems(text)[0].startswith("ks.cfg:10: EL6 rule: %include /tmp/kickgen-storage.ks: ")
+
+
+def test_rendered_include_passes_ksvalidator(tmp_path):
+    ksvalidator = Path(sys.executable).parent / "ksvalidator"
+    path = tmp_path / "ks.cfg"
+    path.write_text(render_kickstart(load_profile("el6-base")).text)
+    assert "%include /tmp/kickgen-storage.ks" in path.read_text().splitlines()
+    result = subprocess.run([str(ksvalidator), "-v", "RHEL6", str(path)], capture_output=True,
+                            text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_shellcheck_problem_maps_to_kickstart_line():
     text = GOOD.replace("yum -y install tmux", 'yum -y install tmux\nif [ $x = 1 ]; then echo "a; fi')
     found = problems(text)

@@ -20,27 +20,32 @@ run_installer() {
 	load_modules
 	FIRMWARE=bios
 	[ -d /sys/firmware/efi ] && FIRMWARE=uefi
-	find_media
+	simulate_biosdevname
+	settle_devices
+	# The loader's order: the kickstart first, then the install method it (or repo=) names.
 	[ "$ks_shown" = none ] && fail "no kickstart: ks= is not on the kernel command line (the stand-in installer has no interactive mode)"
 	fetch_kickstart "$ks_arg"
 	say "kickstart read from $KS_PATH via ks=$ks_arg"
 	mkdir -p "$KS"
 	parse_kickstart 1
+	mount_install_source
 	run_scripts pre
 	parse_kickstart 2
 	check_required_answers
 	while IFS= read -r w; do say "note: $w"; done <"$KS/warnings"
+	resolve_network_devices
 	plan_storage
 	make_storage
 	install_system
 	install_packages
 	apply_services
 	install_bootloader
+	release_install_source
 	run_scripts post
 	finish_install
 }
 
-# --- media and kickstart --------------------------------------------------------------------
+# --- devices --------------------------------------------------------------------------------
 
 optical_drives() {
 	for d in /sys/block/sr*; do [ -e "$d" ] && echo "/dev/${d##*/}"; done
@@ -52,48 +57,64 @@ whole_disks() {
 	done
 }
 
-# Mount the install media at /mnt/source: a CD, or a disk holding the ISO image (USB boot).
-find_media() {
-	mkdir -p "$SOURCE"
-	MEDIA_DEV=; MEDIA_KIND=
-	n=0
-	while [ "$n" -lt 15 ]; do
-		for dev in $(optical_drives) $(whole_disks); do
-			[ -b "$dev" ] || continue
-			if mount -t iso9660 -o ro "$dev" "$SOURCE" 2>/dev/null; then
-				if [ -f "$SOURCE/.discinfo" ] || [ -d "$SOURCE/isolinux" ]; then
-					MEDIA_DEV=$dev
-					case "$dev" in /dev/sr*) MEDIA_KIND=cdrom ;; *) MEDIA_KIND=disk ;; esac
-					say "install media: $dev ($MEDIA_KIND, label $(volume_label "$dev"))"
-					return 0
-				fi
-				umount "$SOURCE"
-			fi
-		done
-		sleep 1; n=$((n + 1))
-	done
-	error "install media not found (no CD or disk with the CentOS ISO9660 image)"
+# The whole disk a partition (or disk) device belongs to: /dev/sda1 -> /dev/sda.
+disk_of() {
+	name=$(readlink -f "/sys/class/block/${1#/dev/}" 2>/dev/null) || { echo "$1"; return; }
+	[ -e "$name/partition" ] && name=${name%/*}
+	echo "/dev/${name##*/}"
 }
+
+# Drivers probe asynchronously: wait until the block device list stops changing (at most 8 s),
+# so that "no optical drive" is a definite answer and not a race.
+settle_devices() {
+	last=; n=0
+	while [ "$n" -lt 8 ]; do
+		now=$(ls /sys/block 2>/dev/null | tr '\n' ' ')
+		[ -n "$now" ] && [ "$now" = "$last" ] && [ "$n" -ge 2 ] && return 0
+		last=$now; sleep 1; n=$((n + 1))
+	done
+}
+
+network_devices() {
+	for d in /sys/class/net/*; do
+		case "${d##*/}" in lo|'*') ;; *) echo "${d##*/}" ;; esac
+	done | sort
+}
+
+# biosdevname=1: EL6 on Dell hardware names onboard NICs em1, em2... before anaconda looks at
+# them; the stand-in renames ethN to em(N+1) so a kickstart that assumes eth0 fails as there.
+simulate_biosdevname() {
+	[ "$(cmdline_arg biosdevname 2>/dev/null)" = 1 ] || return 0
+	for nic in $(network_devices); do
+		case "$nic" in
+		eth[0-9]*)
+			new=em$((${nic#eth} + 1))
+			ip link set dev "$nic" name "$new" 2>>"$LOG" && say "biosdevname: $nic is named $new"
+			;;
+		esac
+	done
+}
+
+# --- kickstart ------------------------------------------------------------------------------
 
 # The ISO9660 volume identifier (primary volume descriptor, byte 40, 32 bytes).
 volume_label() {
 	dd if="$1" bs=1 skip=32808 count=32 2>/dev/null | tr -d '\000' | sed 's/ *$//'
 }
 
-# Copy the kickstart named by ks= to /tmp/ks.cfg (EL6 loader forms); sets KS_PATH.
+# Copy the kickstart named by ks= to /tmp/ks.cfg (anaconda 13.21 loader forms); sets KS_PATH.
 fetch_kickstart() {
 	ks=$1
 	case "$ks" in
 	cdrom|cdrom:*)
-		rest=${ks#cdrom}; rest=${rest#:}
-		dev=
-		case "$rest" in *:/*) dev=${rest%%:*}; rest=${rest#*:} ;; esac
-		KS_PATH=${rest:-/ks.cfg}
-		# Optical drives only: on EL6 ks=cdrom: does not find a USB copy of the media.
+		# loader/cdinstall.c kickstartFromCD: everything after the first ':' is the path, so
+		# ks=cdrom:sr0:/ks.cfg looks for a file named "sr0:/ks.cfg". Optical drives only.
+		KS_PATH=${ks#cdrom}; KS_PATH=${KS_PATH#:}
+		[ -n "$KS_PATH" ] || KS_PATH=/ks.cfg
 		for drive in $(optical_drives); do
-			[ -n "$dev" ] && [ "$drive" != "/dev/${dev#/dev/}" ] && continue
 			copy_kickstart_from "$drive" "$KS_PATH" && return 0
 		done
+		[ -n "$(optical_drives)" ] || fail "kickstart file not found: ks=$ks (no optical drive: ks=cdrom: reads optical drives only)"
 		fail "kickstart file not found: ks=$ks"
 		;;
 	hd:*)
@@ -122,22 +143,108 @@ fetch_kickstart() {
 	esac
 }
 
+# Mount DEV read-only on /mnt/ksdev and copy PATH from it to /tmp/ks.cfg.
 copy_kickstart_from() {
 	dev=$1; path=$2
-	# The mounted media itself, or (hybrid image on a USB disk) a partition of it.
-	case "$dev" in
-	"$MEDIA_DEV"|"$MEDIA_DEV"[0-9]*|"$MEDIA_DEV"p[0-9]*)
-		if [ -n "$MEDIA_DEV" ] && [ -f "$SOURCE$path" ]; then cp "$SOURCE$path" /tmp/ks.cfg; return; fi ;;
-	esac
 	mkdir -p /mnt/ksdev
+	mount_ro "$dev" /mnt/ksdev || return 1
+	cp "/mnt/ksdev$path" /tmp/ks.cfg 2>/dev/null; rc=$?
+	umount /mnt/ksdev
+	return $rc
+}
+
+mount_ro() {
 	for fs in iso9660 ext4 vfat; do
-		if mount -t "$fs" -o ro "$dev" /mnt/ksdev 2>>"$LOG"; then
-			cp "/mnt/ksdev$path" /tmp/ks.cfg 2>/dev/null; rc=$?
-			umount /mnt/ksdev
-			return $rc
-		fi
+		mount -t "$fs" -o ro "$1" "$2" 2>/dev/null && return 0
 	done
 	return 1
+}
+
+# --- install source -------------------------------------------------------------------------
+
+# The install method, as the 13.21 loader picks it: repo= (or method=) on the kernel line
+# overrides the kickstart's cdrom/harddrive/url/nfs line (loader/loader.c ~1355-1380). Sets
+# SOURCE_METHOD (cdrom|hd), SOURCE_DEV (the device mounted) and PROTECTED_DISK (hd: only).
+mount_install_source() {
+	mkdir -p "$SOURCE"
+	SOURCE_METHOD=; SOURCE_DEV=; PROTECTED_DISK=
+	if spec=$(cmdline_arg repo) || spec=$(cmdline_arg method); then
+		from="kernel line"
+	elif ks_has cdrom; then
+		spec=cdrom; from=kickstart
+	elif l=$(ks_line harddrive); then
+		part=$(opt_of "$l" partition) || part=
+		dir=$(opt_of "$l" dir) || dir=/
+		[ -n "$part" ] || fail "kickstart harddrive line without --partition= (the stand-in does not do --biospart)"
+		spec="hd:$part:$dir"; from=kickstart
+	elif l=$(ks_line url); then
+		spec=$(opt_of "$l" url); from=kickstart
+	elif l=$(ks_line nfs); then
+		spec="nfs:$(opt_of "$l" server):$(opt_of "$l" dir)"; from=kickstart
+	else
+		fail "no installation method: the kickstart has no cdrom, harddrive, url or nfs line and the kernel line no repo= (the EL6 loader asks: Installation Method)"
+	fi
+	case "$spec" in
+	cdrom|cdrom:*) mount_cdrom_source ;;
+	hd:*) mount_hd_source "$spec" ;;
+	*) fail "install source $spec (from the $from) is on the network: the stand-in installer has none" ;;
+	esac
+}
+
+mount_cdrom_source() {
+	drives=$(optical_drives)
+	# 13.21 STEP_DRIVER: no device of the method's type -> "No driver found" dialog, waits.
+	[ -n "$drives" ] || fail "No driver found: the cdrom install method needs an optical drive and there is none (the EL6 loader asks for a driver disk and waits; use repo=hd:LABEL=<volume id>:/ for a USB stick)"
+	for drive in $drives; do
+		mount -t iso9660 -o ro "$drive" "$SOURCE" 2>/dev/null || continue
+		if [ -f "$SOURCE/.discinfo" ]; then
+			SOURCE_METHOD=cdrom; SOURCE_DEV=$drive
+			say "install source: $drive (cdrom, label $(volume_label "$drive"))"
+			return 0
+		fi
+		umount "$SOURCE"
+	done
+	fail "Disc Not Found: no CentOS disc in the optical drive(s) $(echo $drives) (the EL6 loader asks to insert it and waits)"
+}
+
+# hd:<device>:<dir>: an installable tree (repodata/repomd.xml) at DIR, else ISO images in DIR
+# (yuminstall.py ~476-500). The device is mounted read-only and its disk is protected from
+# clearpart (storage/partitioning.py ~383, ~471).
+mount_hd_source() {
+	rest=${1#hd:}
+	case "$rest" in *:*) ;; *) fail "install source not usable: $1 (expected hd:<device>:<dir>)" ;; esac
+	spec=${rest%%:*}; dir=${rest#*:}; dir=/${dir#/}
+	n=0
+	until dev=$(resolve_device "$spec"); do
+		n=$((n + 1)); [ "$n" -gt 10 ] && fail "install source not found: $1 (no device $spec)"
+		sleep 1
+	done
+	mount_ro "$dev" "$SOURCE" || fail "install source not usable: $1 (cannot mount $dev)"
+	if [ ! -f "$SOURCE$dir/repodata/repomd.xml" ]; then
+		iso=$(ls "$SOURCE$dir"/*.iso 2>/dev/null | head -n 1)
+		[ -n "$iso" ] || { umount "$SOURCE"; fail "install source not usable: $1 (no repodata/repomd.xml and no .iso image in $dir of $dev)"; }
+		umount "$SOURCE"
+		mkdir -p /mnt/isodir
+		mount_ro "$dev" /mnt/isodir
+		mount -t iso9660 -o ro,loop "/mnt/isodir${iso#"$SOURCE"}" "$SOURCE" 2>>"$LOG" || fail "install source not usable: cannot mount ${iso#"$SOURCE"}"
+		dir=/
+	fi
+	if [ "$dir" != / ]; then
+		# Only the tree is the source: bind it over /mnt/source.
+		mkdir -p /mnt/isodir; umount "$SOURCE"; mount_ro "$dev" /mnt/isodir
+		mount -o bind "/mnt/isodir$dir" "$SOURCE"
+	fi
+	SOURCE_METHOD=hd; SOURCE_DEV=$dev; PROTECTED_DISK=$(disk_of "$dev")
+	say "install source: $dev (hd:$spec:$dir, label $(volume_label "$dev"); $PROTECTED_DISK is protected)"
+}
+
+# 13.21 unmounts the source of a non-CD install once packages are in (yuminstall.py ~1323,
+# "if not anaconda.mediaDevice"): %post of an hd: install does not see /mnt/source.
+release_install_source() {
+	[ "$SOURCE_METHOD" = hd ] || return 0
+	umount "$SOURCE" 2>/dev/null
+	umount /mnt/isodir 2>/dev/null
+	say "install source unmounted before %post (hd: install, as anaconda 13.21 does)"
 }
 
 # --- kickstart access -----------------------------------------------------------------------
@@ -192,6 +299,72 @@ check_required_answers() {
 		ks_has "$cmd" && fail "kickstart uses '$cmd': the stand-in installer does not do LVM or RAID (use autopart or part)"
 	done
 	if ks_has upgrade; then fail "kickstart asks for 'upgrade': the stand-in installer only installs"; fi
+}
+
+# --- network --------------------------------------------------------------------------------
+
+# MAC address of interface NIC, lower case.
+nic_mac() {
+	cat "/sys/class/net/$1/address" 2>/dev/null
+}
+
+# NIC name for a ksdevice= value (network.py ~346-366: name, MAC, link, bootif); status 1 if none.
+ksdevice_nic() {
+	want=$1
+	for nic in $(network_devices); do
+		case "$want" in
+		link)
+			ip link set dev "$nic" up 2>/dev/null
+			[ "$(cat "/sys/class/net/$nic/carrier" 2>/dev/null)" = 1 ] && { echo "$nic"; return 0; } ;;
+		bootif)
+			mac=$(cmdline_arg BOOTIF 2>/dev/null | cut -c4- | tr '-' ':')
+			[ -n "$mac" ] && [ "$(nic_mac "$nic")" = "$(echo "$mac" | tr 'A-F' 'a-f')" ] && { echo "$nic"; return 0; } ;;
+		*:*)
+			[ "$(nic_mac "$nic")" = "$(echo "$want" | tr 'A-F' 'a-f')" ] && { echo "$nic"; return 0; } ;;
+		*)
+			[ "$nic" = "$want" ] && { echo "$nic"; return 0; } ;;
+		esac
+	done
+	return 1
+}
+
+# Each network line names its interface as anaconda 13.21 resolves it (kickstart.py ~641-719):
+# --device= is a name, a MAC address, "bootif" (with BOOTIF=) or "ibft"; anything else that is
+# not an interface ("link" included) is fatal unless the line only sets --hostname. Without
+# --device: the ksdevice= interface, else the first one by name. Writes $KS/network:
+# "NIC<TAB>the kickstart line".
+resolve_network_devices() {
+	: >"$KS/network"
+	awk -F'\t' '$1 == "network"' "$KS/commands" >"$KS/network-lines"
+	while IFS= read -r l; do
+		device=$(opt_of "$l" device) || device=
+		hostname=$(opt_of "$l" hostname) || hostname=
+		nic=
+		if [ -z "$device" ]; then
+			ksdev=$(cmdline_arg ksdevice 2>/dev/null) && nic=$(ksdevice_nic "$ksdev")
+			[ -n "$nic" ] || nic=$(network_devices | head -n 1)
+			# min() of no devices: 13.21 stops with a traceback.
+			[ -n "$nic" ] || fail "network: the machine has no network interface (anaconda 13.21 stops with a traceback on a network line without --device)"
+		else
+			case "$device" in
+			[iI][bB][fF][tT]) continue ;;
+			[bB][oO][oO][tT][iI][fF])
+				cmdline_arg BOOTIF >/dev/null || fail "Using --device=bootif without BOOTIF= boot option supplied"
+				nic=$(ksdevice_nic bootif) || nic=$(cmdline_arg BOOTIF | cut -c4- | tr '-' ':') ;;
+			*:*) nic=$(ksdevice_nic "$device") || nic=$device ;;
+			*) nic=$device ;;
+			esac
+			if [ ! -e "/sys/class/net/$nic" ]; then
+				if [ -n "$hostname" ]; then
+					say "note: network --device=$device: no such interface; only the host name is set (as 13.21 does with --hostname)"
+					continue
+				fi
+				fail "The provided network interface $nic does not exist (kickstart: $(printf '%s' "$l" | tr '\t' ' '); interfaces here: $(echo $(network_devices)))"
+			fi
+		fi
+		printf '%s\t%s\n' "$nic" "$l" >>"$KS/network"
+	done <"$KS/network-lines"
+	return 0
 }
 
 # --- %pre / %post ---------------------------------------------------------------------------
@@ -257,21 +430,54 @@ chroot_mounts() {
 
 # --- storage --------------------------------------------------------------------------------
 
-# Chooses the target disk and writes $KS/layout: "N mountpoint fstype start_sector sectors".
-plan_storage() {
-	only=$(ks_opt ignoredisk only-use 2>/dev/null || ks_opt ignoredisk drives 2>/dev/null) || only=
-	ondisk=$(awk -F'\t' '$1 == "part" || $1 == "partition" { for (i = 2; i <= NF; i++)
-		if ($i ~ /^--(ondisk|ondrive)=/) { sub(/^--[a-z]+=/, "", $i); print $i; exit } }' "$KS/commands")
-	DISK=
+# Disk names (sdb, /dev/sdb, shell globs like sd*) of a comma list, each expanded against the
+# disks present; a name that matches none is fatal, as in 13.21 (kickstart.py ~340-426:
+# "Specified nonexistent disk X in COMMAND command"). Prints "sda sdb".
+expand_disks() {
+	out=
+	for spec in $(echo "$1" | tr ',' ' '); do
+		spec=${spec#/dev/}; hit=
+		for dev in $(whole_disks) $(optical_drives); do
+			case "${dev#/dev/}" in $spec) hit=1; out="$out ${dev#/dev/}" ;; esac
+		done
+		[ -n "$hit" ] || fail "Specified nonexistent disk $spec in $2 command"
+	done
+	echo $out
+}
+
+# The disks anaconda 13.21 may use: every whole disk (never an optical drive) minus
+# ignoredisk --drives=, or only those of ignoredisk --only-use=. Writes $KS/targets.
+list_target_disks() {
+	only=$(ks_opt ignoredisk only-use 2>/dev/null) && only=$(expand_disks "$only" ignoredisk) || only=
+	ignored=$(ks_opt ignoredisk drives 2>/dev/null) && ignored=$(expand_disks "$ignored" ignoredisk) || ignored=
+	: >"$KS/targets"
 	for dev in $(whole_disks); do
 		name=${dev#/dev/}
-		[ "$dev" = "$MEDIA_DEV" ] && continue
-		[ -n "$only" ] && ! echo ",$only," | grep -q ",$name," && continue
-		[ -n "$ondisk" ] && [ "$ondisk" != "$name" ] && continue
 		[ "$(cat "/sys/block/$name/size")" -gt 0 ] || continue
-		DISK=$dev; break
+		[ -n "$only" ] && ! echo " $only " | grep -q " $name " && continue
+		[ -n "$ignored" ] && echo " $ignored " | grep -q " $name " && continue
+		echo "$dev" >>"$KS/targets"
 	done
-	[ -n "$DISK" ] || fail "no disk to install to (the install media does not count; ${ondisk:+--ondisk=$ondisk }${only:+only-use=$only})"
+}
+
+# Chooses the install disk ($DISK: /boot and /) and writes $KS/layout: "N mountpoint fstype start_sector sectors".
+plan_storage() {
+	list_target_disks
+	ondisk=$(awk -F'\t' '$1 == "part" || $1 == "partition" { for (i = 2; i <= NF; i++)
+		if ($i ~ /^--(ondisk|ondrive)=/) { sub(/^--[a-z]+=/, "", $i); print $i; exit } }' "$KS/commands")
+	driveorder=$(ks_opt bootloader driveorder 2>/dev/null | tr ',' ' ') || driveorder=
+	DISK=
+	# The disk holding the hd: source is protected: nothing is cleared or made on it but a PV.
+	for name in $ondisk $driveorder $(sed 's|^/dev/||' "$KS/targets"); do
+		grep -qx "/dev/${name#/dev/}" "$KS/targets" || continue
+		[ "/dev/${name#/dev/}" = "$PROTECTED_DISK" ] && continue
+		[ -n "$ondisk" ] && [ "${name#/dev/}" != "$ondisk" ] && continue
+		DISK=/dev/${name#/dev/}; break
+	done
+	[ -n "$DISK" ] || fail "no disk to install to (targets: $(echo $(cat "$KS/targets"))${PROTECTED_DISK:+; $PROTECTED_DISK holds the install source}${ondisk:+; --ondisk=$ondisk}${only:+; only-use: $only})"
+	# grub stage 1 goes to the first disk of --driveorder (else the install disk).
+	LOADER_DISK=$DISK
+	for name in $driveorder; do LOADER_DISK=/dev/${name#/dev/}; break; done
 	name=${DISK#/dev/}
 	sectors=$(cat "/sys/block/$name/size")
 	if ks_has autopart; then
@@ -340,14 +546,78 @@ part_dev() {
 	case "$DISK" in *[0-9]) echo "${DISK}p$1" ;; *) echo "$DISK$1" ;; esac
 }
 
+# Sectors of disk DEV after its last partition (all of it without partitions).
+free_tail_sectors() {
+	name=${1#/dev/}
+	size=$(cat "/sys/block/$name/size")
+	end=0
+	for p in /sys/block/"$name"/"$name"*; do
+		[ -e "$p/start" ] || continue
+		e=$(($(cat "$p/start") + $(cat "$p/size")))
+		[ "$e" -gt "$end" ] && end=$e
+	done
+	echo $((size - end))
+}
+
+# Zero the first and last MiB of DEV: the partition table (and a GPT's backup) is gone.
+wipe_disk() {
+	sectors=$(cat "/sys/block/${1#/dev/}/size")
+	dd if=/dev/zero of="$1" bs=512 count=2048 conv=notrunc 2>/dev/null
+	[ "$sectors" -gt 4096 ] && dd if=/dev/zero of="$1" bs=512 seek=$((sectors - 2048)) count=2048 conv=notrunc 2>/dev/null
+	blockdev --rereadpt "$1" 2>/dev/null
+	sync
+}
+
+# clearpart --all/--linux clears every target disk (or those of --drives=), except the one
+# holding the install source (storage/partitioning.py ~383, ~471). --linux is treated as --all.
+clear_disks() {
+	l=$(ks_line clearpart) || return 0
+	opt_of "$l" all >/dev/null || opt_of "$l" linux >/dev/null || return 0
+	drives=$(opt_of "$l" drives) && drives=$(expand_disks "$drives" clearpart) || drives=
+	for dev in $(cat "$KS/targets"); do
+		[ -n "$drives" ] && ! echo " $drives " | grep -q " ${dev#/dev/} " && continue
+		[ "$dev" = "$PROTECTED_DISK" ] && continue
+		disk_has_label "$dev" || disk_has_partitions "$dev" || continue
+		say "clearpart: clearing $dev"
+		wipe_disk "$dev"
+		echo "$dev" >>"$KS/cleared"
+	done
+}
+
+# autopart, as 13.21 (storage/partitioning.py ~44-85): an LVM physical volume on every other
+# target disk with more than 100 MB free; a disk with partitions kept (the protected source)
+# gets one after its last partition.
+make_lvm_pvs() {
+	ks_has autopart || return 0
+	label=dos; type=8e; [ "$FIRMWARE" = uefi ] && { label=gpt; type=E6D6D379-F507-44C2-A23C-238F2A3DF928; }
+	for dev in $(cat "$KS/targets"); do
+		[ "$dev" = "$DISK" ] && continue
+		free=$(free_tail_sectors "$dev")
+		[ "$free" -gt 204800 ] || continue
+		if disk_has_partitions "$dev"; then
+			[ "$(ls -d /sys/block/"${dev#/dev/}"/"${dev#/dev/}"* 2>/dev/null | wc -l)" -lt 4 ] || continue
+			echo ",,$type" | $SFDISK -q --append "$dev" >>"$LOG" 2>&1 || continue
+		else
+			printf 'label: %s\nstart=2048, type=%s\n' "$label" "$type" | $SFDISK -q "$dev" >>"$LOG" 2>&1 ||
+				fail "autopart: partitioning $dev failed (sfdisk; see $LOG)"
+		fi
+		say "autopart: LVM physical volume on $dev"
+	done
+}
+
 make_storage() {
 	initlabel=no
 	ks_has zerombr && initlabel=yes
 	ks_opt clearpart initlabel >/dev/null && initlabel=yes
-	if ! disk_has_label "$DISK" && [ "$initlabel" = no ]; then
-		fail "disk $DISK has no partition table and the kickstart has neither zerombr nor clearpart --initlabel (the EL6 installer would ask whether to initialize it)"
-	fi
-	if disk_has_partitions "$DISK" && ! ks_opt clearpart all >/dev/null && ! ks_opt clearpart linux >/dev/null; then
+	# 13.21 asks about every target disk without a partition table unless told to initialize.
+	for dev in $(cat "$KS/targets"); do
+		[ "$dev" = "$PROTECTED_DISK" ] && continue
+		if ! disk_has_label "$dev" && [ "$initlabel" = no ]; then
+			fail "disk $dev has no partition table and the kickstart has neither zerombr nor clearpart --initlabel (the EL6 installer would ask whether to initialize it)"
+		fi
+	done
+	clear_disks
+	if disk_has_label "$DISK" && disk_has_partitions "$DISK"; then
 		fail "disk $DISK has partitions and the kickstart does not clear them (clearpart --all): the stand-in installer only installs onto a cleared disk"
 	fi
 	label=dos; [ "$FIRMWARE" = uefi ] && label=gpt
@@ -373,6 +643,7 @@ make_storage() {
 		esac || fail "making a $fs file system on $dev failed (see $LOG)"
 		echo "$n $mnt $fs $dev $uuid" >>"$KS/filesystems"
 	done <"$KS/layout"
+	make_lvm_pvs
 	# Mount / first, then the others by path depth.
 	mkdir -p "$SYSIMAGE"
 	awk '$3 != "swap" { print (($2 == "/") ? 0 : gsub("/", "/", $2)), $0 }' "$KS/filesystems" | sort -n |
@@ -476,19 +747,25 @@ write_system_config() {
 	write_fstab
 }
 
-# network lines are recorded as ifcfg files; the stand-in never brings a network up.
+# network lines are recorded as ifcfg files of the interface each resolved to (see
+# resolve_network_devices); the stand-in never brings a network up.
 write_network_config() {
-	awk -F'\t' -v dir="$R/etc/sysconfig/network-scripts" '$1 == "network" {
-		dev = "eth0"; proto = "dhcp"; onboot = "yes"
-		for (i = 2; i <= NF; i++) {
-			if ($i ~ /^--device=/) dev = substr($i, 10)
+	awk -F'\t' -v dir="$R/etc/sysconfig/network-scripts" '{
+		dev = $1; proto = "dhcp"; onboot = "yes"; line = $2
+		for (i = 3; i <= NF; i++) {
 			if ($i ~ /^--bootproto=/) proto = substr($i, 13)
 			if ($i ~ /^--onboot=/) onboot = substr($i, 10)
+			line = line " " $i
 		}
-		f = dir "/ifcfg-" dev
-		printf "DEVICE=%s\nBOOTPROTO=%s\nONBOOT=%s\nTYPE=Ethernet\n# recorded by the kickgen stand-in installer: %s\n", dev, proto, onboot, $0 > f
+		mac = ""; f = "/sys/class/net/" dev "/address"
+		if ((getline mac < f) <= 0) mac = ""
 		close(f)
-	}' "$KS/commands"
+		f = dir "/ifcfg-" dev
+		printf "DEVICE=%s\n", dev > f
+		if (mac != "") printf "HWADDR=%s\n", toupper(mac) > f
+		printf "BOOTPROTO=%s\nONBOOT=%s\nTYPE=Ethernet\n# recorded by the kickgen stand-in installer: %s\n", proto, onboot, line > f
+		close(f)
+	}' "$KS/network"
 	awk -F'\t' '$1 == "repo" || $1 == "url" || $1 == "network" || $1 == "cdrom" || $1 == "harddrive" || $1 == "nfs" {
 		gsub("\t", " "); print }' "$KS/commands" >"$R/root/kickgen-standin-recorded.txt"
 }
@@ -604,7 +881,7 @@ install_bootloader() {
 		echo "#          root (hd0,$grub_part)"
 		echo "#          kernel $prefix/vmlinuz-version ro root=$(fs_field / 4)"
 		echo "#          initrd $prefix/initrd-[generic-]version.img"
-		if [ "$FIRMWARE" = uefi ]; then echo "#boot=$(part_dev "$ESP_PART")"; else echo "#boot=$DISK"; fi
+		if [ "$FIRMWARE" = uefi ]; then echo "#boot=$(part_dev "$ESP_PART")"; else echo "#boot=$LOADER_DISK"; fi
 		echo "default=0"
 		echo "timeout=$timeout"
 		if [ "$serial" = yes ]; then
@@ -631,18 +908,18 @@ install_bootloader() {
 	cp "$KS/grub.conf" "$R/$grub_conf"
 	chmod 600 "$R/$grub_conf"
 	ln -sfn "../$grub_conf" "$R/etc/grub.conf"
-	printf 'boot=%s\nforcelba=0\n' "$DISK" >"$R/etc/sysconfig/grub"
+	printf 'boot=%s\nforcelba=0\n' "$LOADER_DISK" >"$R/etc/sysconfig/grub"
 	if [ "$location" = none ]; then
 		say "boot loader: none (bootloader --location=none): the disk will not boot by itself"
 		return 0
 	fi
 	[ "$FIRMWARE" = uefi ] && { install_grub_efi; return; }
-	say "installing the boot loader: extlinux in /boot/extlinux, MBR of $DISK (grub.conf stays the menu)"
+	say "installing the boot loader: extlinux in /boot/extlinux, MBR of $LOADER_DISK (grub.conf stays the menu)"
 	mkdir -p "$R/boot/extlinux"
 	$EXTLINUX --install "$R/boot/extlinux" >>"$LOG" 2>&1 || fail "extlinux --install failed (see $LOG)"
 	mbr=/usr/lib/syslinux/mbr/mbr.bin
 	[ -r "$mbr" ] || fail "no $mbr in the installer"
-	dd if="$mbr" of="$DISK" bs=440 count=1 conv=notrunc 2>>"$LOG" || fail "writing the MBR of $DISK failed"
+	dd if="$mbr" of="$LOADER_DISK" bs=440 count=1 conv=notrunc 2>>"$LOG" || fail "writing the MBR of $LOADER_DISK failed"
 	update_extlinux_conf
 }
 
@@ -676,7 +953,8 @@ finish_install() {
 	R=$SYSIMAGE
 	update_extlinux_conf
 	action=
-	for a in reboot poweroff shutdown halt; do ks_has "$a" && action=$a; done
+	action_line=
+	for a in reboot poweroff shutdown halt; do ks_has "$a" && action=$a && action_line=$(ks_line "$a"); done
 	[ "$action" = shutdown ] && action=poweroff
 	cp "$LOG" "$R/var/log/kickgen-standin-install.log" 2>/dev/null
 	sync
@@ -685,6 +963,13 @@ finish_install() {
 	done
 	umount "$SOURCE" 2>/dev/null
 	sync
+	# anaconda ~1135-1141: only --eject ejects, and then every optical drive; a disk never.
+	if [ -n "$action_line" ] && opt_of "$action_line" eject >/dev/null; then
+		for drive in $(optical_drives); do
+			say "ejecting $drive"
+			/usr/bin/eject "$drive" >>"$LOG" 2>&1 || say "note: eject $drive failed (see $LOG)"
+		done
+	fi
 	if [ -z "$action" ]; then
 		say "install complete: press enter to reboot"
 		say "waiting at prompt (as the EL6 installer would)"
