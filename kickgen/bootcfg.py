@@ -24,6 +24,11 @@ from dataclasses import dataclass
 from .errors import MediaError, UsageError
 
 KS_PATH = "/ks.cfg"
+# A volume ID usable in `LABEL=` on a kernel command line: the loader splits `hd:LABEL=x:/path`
+# at colons and the kernel splits its command line at blanks. The one rule for the profile's
+# media.volume_id, the remaster and the kickstart's media label.
+VOLUME_ID = re.compile(r"[A-Za-z0-9_.+-]{1,32}")
+VOLUME_ID_TEXT = "a volume ID of at most 32 letters, digits and _ . + - (no spaces or colons)"
 MENU_MODULES = ("menu.c32", "vesamenu.c32")
 # Arguments with which the EL6 loader picks the kickstart or the install source (it matches
 # them case-insensitively, loader/loader.c ~1074-1093; `askmethod` discards repo=, ~1388-1394).

@@ -24,6 +24,7 @@ from typing import Any, Literal
 import yaml
 
 from . import PROFILES_DIR
+from .bootcfg import VOLUME_ID, VOLUME_ID_TEXT, is_source_arg
 from .errors import ProfileError, UsageError
 
 # --- value kinds: what a string may contain, so it cannot break out of its line -----------
@@ -54,8 +55,7 @@ KINDS: dict[str, tuple[re.Pattern[str], str]] = {
     "netdev": (re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,14}|([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}"),
                "a NIC name like em1 (at most 15 letters, digits and _ . -) or a MAC address "
                "like 52:54:00:12:34:56"),
-    "volid": (re.compile(r"[A-Za-z0-9_.-]{1,32}"),
-              "a volume ID of at most 32 letters, digits and _ . - (no spaces or colons)"),
+    "volid": (VOLUME_ID, VOLUME_ID_TEXT),
 }
 
 
@@ -922,9 +922,11 @@ def _check_profile(root: Node, profile: Profile, problems: _Problems) -> None:
             problems.add(mark_of(*where), ".".join(where),
                          f"{arg!r}: EL6 has no 'inst.' boot arguments (that is EL7+); "
                          "use the plain name, e.g. ks=")
-        if arg.startswith("ks=") and i < len(profile.boot.args):
+        if i < len(profile.boot.args) and is_source_arg(arg):
             problems.add(mark_of("boot", "args"), "boot.args",
-                         f"{arg!r}: ks= is added by kickgen; do not set it here")
+                         f"{arg!r}: kickgen sets the kickstart and the install source of its boot "
+                         "entries (ks=, and repo= on the USB entry); do not set ks, repo=, "
+                         "method= or askmethod here")
     for group in ("pre", "post"):
         names = [s.name for s in getattr(profile.scripts, group)]
         dupes = sorted({n for n in names if names.count(n) > 1})

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import shutil
 import signal
 import tempfile
@@ -30,7 +29,6 @@ from .errors import EnvironmentProblem, InternalError, MediaError, UsageError
 from .iso import ElToritoEntry, IsoImage
 
 KS_ISO_PATH = "/ks.cfg"
-VOLUME_ID_RE = re.compile(r"^[A-Za-z0-9_.\-+]{1,32}$")
 Progress = Callable[[str, int, int], None]   # (stage, done, total)
 HASH_READ = 1 << 20                          # read size for hashing (fits the L2 cache)
 
@@ -87,7 +85,7 @@ class RemasterResult:
 
 def check_volume_id(volume_id: str, what: str) -> None:
     """A volume ID must work in `ks=hd:LABEL=<id>:/ks.cfg`: no blanks, no colons, <= 32 chars."""
-    if not VOLUME_ID_RE.match(volume_id):
+    if not bootcfg.VOLUME_ID.fullmatch(volume_id):
         problem = ("is longer than 32 characters" if len(volume_id) > 32 else
                    "contains a space" if " " in volume_id else
                    "contains a colon" if ":" in volume_id else

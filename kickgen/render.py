@@ -20,6 +20,7 @@ import jinja2
 
 from . import TEMPLATES_DIR
 from . import offline
+from .bootcfg import VOLUME_ID, VOLUME_ID_TEXT
 from .errors import TemplateError
 from .password import root_password_hash
 from .profile import Profile
@@ -120,7 +121,6 @@ _OFFLINE_PATHS = {"media": offline.MEDIA_MOUNT, "iso_root": offline.ISO_ROOT,
 STORAGE_INCLUDE = "/tmp/kickgen-storage.ks"
 # The volume ID of CentOS 6.5's DVD, for a kickstart rendered without a base image.
 DEFAULT_MEDIA_LABEL = "CentOS_6.5_Final"
-_MEDIA_LABEL = re.compile(r"[A-Za-z0-9_.+-]{1,32}")
 
 
 def render_kickstart(profile: Profile, *, salt: str | None = None, media_label: str | None = None,
@@ -130,9 +130,8 @@ def render_kickstart(profile: Profile, *, salt: str | None = None, media_label: 
     `media_label` is the volume ID of the media the kickstart goes on (the %pre that picks the
     target disk skips the disk carrying it); None = `media.volume_id`, else CentOS 6.5's."""
     label = media_label or profile.media.volume_id or DEFAULT_MEDIA_LABEL
-    if not _MEDIA_LABEL.fullmatch(label):
-        raise TemplateError(f"media label {label!r}: expected a volume ID of at most 32 letters, "
-                            "digits and _ . + -")
+    if not VOLUME_ID.fullmatch(label):
+        raise TemplateError(f"media label {label!r}: expected {VOLUME_ID_TEXT}")
     root_hash = root_password_hash(profile.system.rootpw, salt=salt)
     env = _environment(templates_dir)
     try:

@@ -100,7 +100,7 @@ def test_media_copy_precedes_every_chroot_script(text):
     assert "kg_media=/mnt/source\n" in body and "kg_need=kickgen\n" in body
     assert "kg_src=$kg_media/kickgen\n" in body and "kg_dst=/mnt/sysimage/mnt/kickgen\n" in body
     # an hd: install has unmounted /mnt/source: the media is found by label, mounted read-only
-    assert "kg_own=/mnt/kickgen-source\n" in body and "kg_rendered_label=CentOS_6.5_Final\n" in body
+    assert "kg_own=/mnt/kickgen-source\n" in body and "    kg_label=$(kg_boot_label CentOS_6.5_Final)\n" in body
     assert 'mount -t iso9660 -o ro "$kg_dev" "$kg_own"' in body
     assert "for kg_repo in aufs-kernel epel updates; do" in body
     assert 'mount -o bind "$kg_media" "$kg_bind"' in body

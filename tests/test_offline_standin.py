@@ -161,7 +161,9 @@ def offline_profile(folder: Path, embed: dict[str, Path]) -> Path:
              "description: offline mission on the stand-in media (test)",
              "boot:", "  timeout: 1",
              "report:", "  poweroff: true",
-             "expect:", "  aufs: false", "  docker_running: true", "  storage_driver: vfs",
+             # the stand-in's expectations, as in profiles/standin-docker.yaml
+             "expect:", "  kernel_release: '^[0-9]+\\.[0-9]+\\.[0-9]+-[0-9]+-amd64$'", "  aufs: false",
+             "  docker_running: true", "  storage_driver: vfs", "  default_entry: '3\\.10\\.5-3\\.el6'",
              "media:", "  embed:"]
     lines += [f"    {repo}: {path}" for repo, path in sorted(embed.items())]
     path = folder / "offline-standin.yaml"

@@ -325,6 +325,14 @@ def test_inst_boot_argument_refused(tmp_path):
                                      "'inst.' boot arguments")
 
 
+@pytest.mark.parametrize("arg", ["ks=cdrom:/x.cfg", "repo=hd:sdb1:/", "Method=cdrom", "askmethod", "ks"])
+def test_boot_arguments_that_pick_the_kickstart_or_source_are_refused(tmp_path, arg):
+    path = write(tmp_path, "x.yaml", base(f"boot:\n  args: [text, {arg}]\n"))
+    assert error_of(path) == (f"{path}:5:9: boot.args: {arg!r}: kickgen sets the kickstart and the "
+                              "install source of its boot entries (ks=, and repo= on the USB entry); "
+                              "do not set ks, repo=, method= or askmethod here")
+
+
 def test_docker_needs_epel(tmp_path):
     path = write(tmp_path, "x.yaml", base("docker:\n  enabled: true\n"))
     assert error_of(path) == (f"{path}:5:12: docker.enabled: docker-io comes from EPEL: "

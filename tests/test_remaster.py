@@ -448,7 +448,7 @@ def test_the_kickstart_on_the_media_names_the_media_it_is_on(tmp_path):
     made = build_media(profile, base, tmp_path / "out.iso")
     with IsoImage(made.output) as image:
         ks = image.read("/ks.cfg").decode()
-    assert "kg_label=SITE_DVD_1\n" in ks and "CentOS_6.5_Final" not in ks
+    assert "kg_label=$(kg_boot_label SITE_DVD_1)\n" in ks and "CentOS_6.5_Final" not in ks
     relabelled = build_media(load_profile("el6-base", ["media.volume_id=KS_MEDIA"]), base, tmp_path / "re.iso")
     with IsoImage(relabelled.output) as image:
-        assert "kg_label=KS_MEDIA\n" in image.read("/ks.cfg").decode()
+        assert "kg_label=$(kg_boot_label KS_MEDIA)\n" in image.read("/ks.cfg").decode()

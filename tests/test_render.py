@@ -469,10 +469,10 @@ def test_pinned_drives_give_static_lines_and_no_pre():
 
 
 def test_media_label_reaches_the_pre_script():
-    assert "kg_label=CentOS_6.5_Final" in render("el6-base").text.splitlines()
-    assert "kg_label=KG_MEDIA" in render("el6-base", ["media.volume_id=KG_MEDIA"]).text.splitlines()
+    assert "kg_label=$(kg_boot_label CentOS_6.5_Final)" in render("el6-base").text.splitlines()
+    assert "kg_label=$(kg_boot_label KG_MEDIA)" in render("el6-base", ["media.volume_id=KG_MEDIA"]).text.splitlines()
     given = render("el6-base", ["media.volume_id=KG_MEDIA"], media_label="BASE_ISO-1").text
-    assert "kg_label=BASE_ISO-1" in given.splitlines()
+    assert "kg_label=$(kg_boot_label BASE_ISO-1)" in given.splitlines()
     with pytest.raises(TemplateError, match=r"^media label 'a b': expected a volume ID"):
         render("el6-base", media_label="a b")
 

@@ -405,7 +405,7 @@ def test_offline_media_script_fails_without_the_kickgen_folder(offline_root):
 # files, the media a real ISO9660 image (pycdlib), blkid util-linux's (EL6's installer has it)
 # or none (Debian's busybox, the stand-in's, has no blkid applet).
 
-DISKS_APPLETS = "sh cat readlink dd sed printf echo test [ ls".split()
+DISKS_APPLETS = "sh cat readlink dd sed tr printf echo test [ ls".split()
 INTERNAL = "pci0000:00/0000:00:1f.2/ata1/host0/target0:0:0/0:0:0:0/block"
 ON_USB = "pci0000:00/0000:00:1d.0/usb1/1-1/1-1:1.0/host6/target6:0:0/6:0:0:0/block"
 MEDIA = "KG_TEST_MEDIA"
