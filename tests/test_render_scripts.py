@@ -123,17 +123,23 @@ def _copy_with_libs(binary: str, root: Path, dest: str) -> None:
             shutil.copy2(lib, lib_target)
 
 
-@pytest.fixture
-def sysroot(tmp_path: Path) -> Path:
-    root = tmp_path / "root"
-    for d in ("bin", "usr/bin", "boot/grub", "etc/sysconfig", "etc/yum.repos.d", "etc/rc.d/init.d",
-              "root", "tmp", "dev", "proc", "mnt/sysimage/root"):
+def _shell_root(root: Path, folders: tuple[str, ...], applets: list[str]) -> Path:
+    """A chroot with these folders, busybox with these applets, dash and bash."""
+    for d in folders:
         (root / d).mkdir(parents=True, exist_ok=True)
     shutil.copy2(BUSYBOX, root / "bin" / "busybox")
-    for applet in APPLETS:
+    for applet in applets:
         (root / "bin" / applet).symlink_to("busybox")
     _copy_with_libs(shutil.which("dash"), root, "/bin/dash")
     _copy_with_libs(shutil.which("bash"), root, "/bin/bash")
+    return root
+
+
+@pytest.fixture
+def sysroot(tmp_path: Path) -> Path:
+    root = _shell_root(tmp_path / "root", ("bin", "usr/bin", "boot/grub", "etc/sysconfig",
+                       "etc/yum.repos.d", "etc/rc.d/init.d", "root", "tmp", "dev", "proc",
+                       "mnt/sysimage/root"), APPLETS)
     for name, text in FAKES.items():
         (root / "usr" / "bin" / name).write_text(text)
         (root / "usr" / "bin" / name).chmod(0o755)
@@ -424,14 +430,8 @@ def _iso_image(path: Path, label: str) -> None:
 
 
 def _disks_root(tmp_path: Path, blkid: str) -> Path:
-    root = tmp_path / "disks-root"
-    for d in ("bin", "sbin", "usr/bin", "tmp", "dev", "proc", "sys/block"):
-        (root / d).mkdir(parents=True, exist_ok=True)
-    shutil.copy2(BUSYBOX, root / "bin" / "busybox")
-    for applet in DISKS_APPLETS:
-        (root / "bin" / applet).symlink_to("busybox")
-    _copy_with_libs(shutil.which("dash"), root, "/bin/dash")
-    _copy_with_libs(shutil.which("bash"), root, "/bin/bash")
+    root = _shell_root(tmp_path / "disks-root", ("bin", "sbin", "usr/bin", "tmp", "dev", "proc", "sys/block"),
+                       DISKS_APPLETS)
     if blkid == "util-linux":
         _copy_with_libs(shutil.which("blkid") or "/usr/sbin/blkid", root, "/sbin/blkid")
     (root / "dev" / "console").write_text("")
