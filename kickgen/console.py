@@ -47,6 +47,9 @@ KNOWN_FAILURES: tuple[KnownFailure, ...] = (
              r"\bDisc Not Found\b"),
     _failure("network-device-missing", "the kickstart's network --device names an interface this machine lacks",
              r"The provided network interface \S+ does not exist"),
+    # the loader with several NICs and no ksdevice= (loader/net.c ~2157-2178): halts or asks
+    _failure("network-device-ask", "the installer cannot tell which NIC to use (no ksdevice= on the boot line)",
+             r"No way to determine which NIC to use|You have multiple network devices on this system"),
     _failure("installer-error", "the stand-in installer reported an error",
              r"kickgen-standin: ERROR: "),
     # the stand-in's UEFI loader: media whose two BOOTX64.conf copies differ do not boot

@@ -130,8 +130,9 @@ def boot_test(iso: Path, profile, *, connect: str = vmhost.DEFAULT_URI, firmware
     extra_disks: blank disks attached besides the target; the install must not write to them.
     keep_medium: the medium stays attached and first in the boot order for the first boot, as a
     disc left in the drive does (a CD the installer ejected is out of the drive then): the run
-    must still end in the installed system, not a second install. writable_medium: the medium is a writable copy (as a real USB stick is)
-    that must come out unchanged."""
+    must still end in the installed system, not a second install.
+    writable_medium: the medium is a writable copy (as a real USB stick is) that must come out
+    unchanged."""
     iso = Path(iso).resolve()
     if not iso.is_file():
         raise UsageError(f"{iso}: no such ISO file")
@@ -198,18 +199,20 @@ def boot_test(iso: Path, profile, *, connect: str = vmhost.DEFAULT_URI, firmware
                                       artifacts / "boot-serial.log"))
         report = watch.report
     finally:
-        # Checked on the volumes themselves, after the guest is gone: qemu's write counters die
-        # with the qemu process, which a guest power-off ends.
-        untouched = ()
-        if phases:
-            untouched = _untouched_disks(conn, spec, extra_volumes)
-            if writable_medium and local:
-                untouched += (_medium_unchanged(conn, iso, iso_volume, spec.medium_target),)
-        if keep:
-            log.warning("kept domain %s and volumes %s (--keep)", name, ", ".join(volumes))
-        else:
-            problems = vmhost.cleanup(conn, name, volumes)
-        conn.close()
+        try:
+            # Checked on the volumes themselves, after the guest is gone: qemu's write counters
+            # die with the qemu process, which a guest power-off ends.
+            untouched: tuple[Assertion, ...] = ()
+            if phases:
+                untouched = _untouched_disks(conn, spec, extra_volumes)
+                if writable_medium and local:
+                    untouched += (_medium_unchanged(conn, iso, iso_volume, spec.medium_target),)
+        finally:
+            if keep:
+                log.warning("kept domain %s and volumes %s (--keep)", name, ", ".join(volumes))
+            else:
+                problems = vmhost.cleanup(conn, name, volumes)
+            conn.close()
 
     assertions = (check_expectations(profile.expect, report, profile_name=profile.name, ks_sha256=ks_sha256,
                                      allow_unsigned=tuple(profile.repos.allow_unsigned))

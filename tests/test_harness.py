@@ -41,6 +41,9 @@ GOOD_REPORT = {"profile": "standin-docker", "ks_sha256": "ab" * 32, "kernel_rele
      "no-install-source"),
     ("The provided network interface eth0 does not exist", "network-device-missing"),
     ("kickgen-standin-efi: ERROR: the two BOOTX64.conf copies differ", "boot-menu-refused"),
+    ("No way to determine which NIC to use, and cannot prompt in cmdline", "network-device-ask"),
+    ("You have multiple network devices on this system. Which would you like to install through?",
+     "network-device-ask"),
     ("kickgen-standin: ERROR: The provided network interface 52:54:00:12:34:56 does not exist (kickstart: ...)",
      "network-device-missing"),
     # the real EL6 loader and anaconda, as they appear on a serial console
