@@ -1,7 +1,8 @@
 """The whole pipeline on real libvirt runs (TCG): stand-in DVD -> render -> remaster -> boot test.
 
-These are the CI cases of the boot-test issue. Full runs take minutes under TCG, so there are
-few of them, and the cases expected to fail get short timeouts.
+The cases that must fail, and how (the passing cases, online and offline mission on BIOS and
+UEFI, CD and USB, are the full matrix in tests/test_matrix_standin.py). Full runs take minutes
+under TCG, so there are few of them, and they get short timeouts.
 """
 
 from __future__ import annotations
@@ -33,10 +34,6 @@ def _remastered(standin_dvd, name: str, *overrides: str):
 @pytest.fixture(scope="session")
 def demo_media(standin_dvd):
     return _remastered(standin_dvd, "standin-docker")
-
-
-# The passing cases (online and offline mission, BIOS and UEFI, CD and USB) are the full matrix
-# in tests/test_matrix_standin.py; here are the cases that must fail, and how.
 
 
 @pytest.mark.timeout(1500)

@@ -690,7 +690,7 @@ def test_usb_install_from_hd_source_leaves_the_stick_and_an_ignored_disk_alone(
                   timeout=600, memory_mb=1024)
     assert result.match == "kickgen-standin: install complete", result.tail()
     text = result.text
-    assert f"install source: /dev/sda" in text and "/dev/sda is protected" in text
+    assert "install source: /dev/sda" in text and "/dev/sda is protected" in text
     assert "clearpart: clearing" not in text                    # sdb was blank, sda protected, sdc ignored
     assert "partitioning /dev/sdb (msdos label)" in text
     assert "autopart: LVM physical volume" not in text          # the stick has no free space
