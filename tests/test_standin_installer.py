@@ -9,6 +9,7 @@ under qemu TCG with a hand-written kickstart put on a copy of it with xorriso.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
@@ -616,12 +617,8 @@ def partitioned_disk(path: Path, mib: int) -> Path:
 
 
 def sha256(path: Path) -> str:
-    import hashlib
-    h = hashlib.sha256()
     with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def partition_types(disk: Path) -> list[str]:
