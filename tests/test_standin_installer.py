@@ -341,23 +341,27 @@ def media_with_kickstart(base_iso: Path, work: Path, kickstart: str | None, ks_a
     return out
 
 
-KS_HEAD = """\
+# Every answer an unattended install needs, and no install source or network line.
+KS_ANSWERS = """\
 install
-cdrom
 text
 lang en_US.UTF-8
 keyboard us
-network --device=eth0 --bootproto=dhcp --onboot=yes
-repo --name=hop5 --baseurl=http://www.hop5.in/yum/el6/
 rootpw --iscrypted $6$kickgen$Q6T1Mz2l8a9cXh0sZJgS2lq9cVqf4R8m0A5cFZk4u7c0Ebz2yQ5B1v9zL3pW8nM6dK2jH4gF0sA1qX7wE3rT5.
-selinux --permissive
-firewall --enabled --service=ssh
 timezone --utc UTC
 bootloader --location=mbr --append="console=tty0 console=ttyS0,115200n8"
 zerombr
 clearpart --all --initlabel
 autopart
 firstboot --disable
+"""
+
+KS_HEAD = KS_ANSWERS + """\
+cdrom
+network --device=eth0 --bootproto=dhcp --onboot=yes
+repo --name=hop5 --baseurl=http://www.hop5.in/yum/el6/
+selinux --permissive
+firewall --enabled --service=ssh
 """
 
 KS_INSTALL = KS_HEAD + """\
@@ -574,19 +578,6 @@ def test_uefi_install_boots_grub_conf_from_the_esp(standin_dvd: Path, tmp_path: 
 
 VOLID = "CentOS_6.5_Final"
 
-KS_ANSWERS = """\
-install
-text
-lang en_US.UTF-8
-keyboard us
-rootpw --iscrypted $6$kickgen$Q6T1Mz2l8a9cXh0sZJgS2lq9cVqf4R8m0A5cFZk4u7c0Ebz2yQ5B1v9zL3pW8nM6dK2jH4gF0sA1qX7wE3rT5.
-timezone --utc UTC
-bootloader --location=mbr --append="console=tty0 console=ttyS0,115200n8"
-zerombr
-clearpart --all --initlabel
-autopart
-firstboot --disable
-"""
 
 # A %post --nochroot sees the installer's mounts: it tells whether /mnt/source is still there.
 POST_SHOWS_SOURCE = """\
