@@ -101,7 +101,7 @@ def timed(argv: list[str]) -> tuple[float, int]:
 
 FLOOR = """
 import hashlib, os, sys
-from kickgen import implant
+from kickgen.media import implant
 fd = os.open(sys.argv[1], os.O_RDONLY)
 implant.digest_fd(fd, implant.MediaMd5(implant.volume_bytes_of(fd)))
 h, buffer, pos = hashlib.sha256(), bytearray(1 << 20), 0

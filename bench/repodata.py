@@ -21,9 +21,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from kickgen.offline import collect_embedded  # noqa: E402
-from kickgen.rpmheader import read_rpm  # noqa: E402
-from kickgen.yumrepo import render_repodata  # noqa: E402
+from kickgen.offline.check import collect_embedded  # noqa: E402
+from kickgen.offline.rpm import read_rpm  # noqa: E402
+from kickgen.offline.repodata import render_repodata  # noqa: E402
 
 
 def build_rpms(folder: Path, count: int, size_kib: int, work: Path) -> list[Path]:

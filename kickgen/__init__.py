@@ -1,13 +1,10 @@
-"""kickgen: YAML profiles -> EL6 kickstarts -> remastered CentOS 6.5 media -> boot-tested."""
+"""kickgen: YAML profiles -> EL6 kickstarts -> remastered CentOS 6.5 media -> boot-tested.
 
-from pathlib import Path
+The package is a line of stages, each a subpackage with a small public entry point:
+profile (load) -> kickstart (render, validate) -> offline (closure) -> media (remaster,
+inspect) -> vm (boot test, matrix). kickgen.core holds what every stage shares; the
+stand-in builder (kickgen.standin) is a test tool, apart from the product; only
+kickgen.pipeline and kickgen.cli join stages.
+"""
 
 __version__ = "0.1.0"
-
-# The project's own data folders. kickgen runs from a checkout (pip install -e),
-# so templates, profiles and vm recipes are found next to the package.
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-TEMPLATES_DIR = PROJECT_ROOT / "templates"
-PROFILES_DIR = PROJECT_ROOT / "profiles"
-VM_DIR = PROJECT_ROOT / "vm"
-BUILD_DIR = PROJECT_ROOT / "build"

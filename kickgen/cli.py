@@ -10,8 +10,8 @@ import argparse
 import logging
 import sys
 
-from . import __version__
-from .errors import KickgenError
+from kickgen import __version__
+from kickgen.core.errors import KickgenError
 
 log = logging.getLogger("kickgen")
 
@@ -35,10 +35,10 @@ def _add_render(sub: argparse._SubParsersAction) -> None:
 def _cmd_render(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from .atomicfile import write_text
-    from .profile import load_profile
-    from .render import render_kickstart
-    from .validate import validate_kickstart
+    from kickgen.core.atomic import write_text
+    from kickgen.profile.loader import load_profile
+    from kickgen.kickstart.render import render_kickstart
+    from kickgen.kickstart.validate import validate_kickstart
 
     kickstart = render_kickstart(load_profile(args.profile, args.overrides))
     if not args.no_validate:
@@ -63,10 +63,10 @@ def _add_validate(sub: argparse._SubParsersAction) -> None:
 def _cmd_validate(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from .errors import UsageError
-    from .profile import resolve_profile_ref, load_profile
-    from .render import render_kickstart
-    from .validate import validate_kickstart
+    from kickgen.core.errors import UsageError
+    from kickgen.profile.loader import resolve_profile_ref, load_profile
+    from kickgen.kickstart.render import render_kickstart
+    from kickgen.kickstart.validate import validate_kickstart
 
     target = args.target
     is_profile = target.endswith((".yaml", ".yml")) or not Path(target).is_file()
@@ -94,8 +94,8 @@ def _add_profiles(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_profiles(args: argparse.Namespace) -> int:
-    from .errors import KickgenError
-    from .profile import list_profile_names, load_profile
+    from kickgen.core.errors import KickgenError
+    from kickgen.profile.loader import list_profile_names, load_profile
 
     names = list_profile_names()
     width = max((len(n) for n in names), default=0)
@@ -120,7 +120,7 @@ def _add_show(sub: argparse._SubParsersAction) -> None:
 def _cmd_show(args: argparse.Namespace) -> int:
     import yaml
 
-    from .profile import load_profile, profile_to_data
+    from kickgen.profile.loader import load_profile, profile_to_data
 
     profile = load_profile(args.profile, args.overrides)
     print(f"# profile {profile.name} ({profile.source}), merged with its parents and --set")
@@ -143,7 +143,7 @@ def _cmd_standin(args: argparse.Namespace) -> int:
     import time
     from pathlib import Path
 
-    from .standin import build_standin
+    from kickgen.standin.builder import build_standin
 
     started = time.monotonic()
     iso = build_standin(args.variant, Path(args.output) if args.output else None, cache=not args.no_cache)
@@ -174,9 +174,9 @@ def _add_iso(sub: argparse._SubParsersAction) -> None:
 def _cmd_iso(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from .errors import UsageError
-    from .pipeline import build_media, parse_add
-    from .profile import load_profile
+    from kickgen.core.errors import UsageError
+    from kickgen.pipeline import build_media, parse_add
+    from kickgen.profile.loader import load_profile
 
     profile = load_profile(args.profile, args.overrides)
     kickstart = None
@@ -224,7 +224,7 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
     import json
     from pathlib import Path
 
-    from .mediainfo import format_text, inspect_image
+    from kickgen.media.inspect import format_text, inspect_image
 
     info = inspect_image(Path(args.iso))
     if args.json:
@@ -282,10 +282,10 @@ def _cmd_boot_test(args: argparse.Namespace) -> int:
     from contextlib import nullcontext
     from pathlib import Path
 
-    from .harness import boot_test
-    from .profile import load_profile
-    from .progress import LiveProgress
-    from .vmhost import DEFAULT_URI
+    from kickgen.vm.harness import boot_test
+    from kickgen.profile.loader import load_profile
+    from kickgen.progress import LiveProgress
+    from kickgen.vm.host import DEFAULT_URI
 
     _sigterm_as_interrupt()
     profile = load_profile(args.profile, args.overrides)
@@ -337,8 +337,9 @@ def _cmd_matrix(args: argparse.Namespace) -> int:
     from contextlib import nullcontext
     from pathlib import Path
 
-    from .matrix import load_matrix, run_matrix, summary_table
-    from .progress import LiveProgress
+    from kickgen.pipeline import run_matrix
+    from kickgen.vm.matrix import load_matrix, summary_table
+    from kickgen.progress import LiveProgress
 
     _sigterm_as_interrupt()
     plan = load_matrix(Path(args.matrix), connect=args.connect, parallel=args.parallel)
@@ -372,8 +373,8 @@ def _add_check_offline(sub: argparse._SubParsersAction) -> None:
 def _cmd_check_offline(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from .errors import UsageError
-    from .offline import check_offline
+    from kickgen.core.errors import UsageError
+    from kickgen.offline.check import check_offline
 
     embed: dict[str, list[Path]] = {}
     if args.kickstart:
@@ -382,8 +383,8 @@ def _cmd_check_offline(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise UsageError(f"{args.kickstart}: cannot read kickstart: {exc.strerror}") from None
     elif args.profile:
-        from .profile import load_profile
-        from .render import render_kickstart
+        from kickgen.profile.loader import load_profile
+        from kickgen.kickstart.render import render_kickstart
 
         profile = load_profile(args.profile, args.overrides)
         text = render_kickstart(profile).text

@@ -1,4 +1,4 @@
-"""Profile -> install media: the stages `kickgen iso` (and the nightly matrix) run, in order.
+"""The stages joined: profile -> install media (`kickgen iso`), and media -> boot tests (`kickgen matrix`).
 
   render the kickstart (or take a ready one) -> validate it -> gather the extra files
   (profile `media.add`, `--add`, embedded offline repos) -> prove offline media complete
@@ -8,14 +8,23 @@
 from __future__ import annotations
 
 import hashlib
+import queue
+import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from .errors import UsageError
-from .profile import Profile
-from .remaster import ExtraFile, Progress, RemasterRequest, RemasterResult, remaster
-from .render import render_kickstart
-from .validate import validate_kickstart
+from kickgen.core.atomic import write_text
+from kickgen.core.errors import KickgenError, UsageError
+from kickgen.core.resources import artifacts_dir
+from kickgen.kickstart.render import render_kickstart
+from kickgen.kickstart.validate import validate_kickstart
+from kickgen.media.remaster import ExtraFile, Progress, RemasterRequest, RemasterResult, remaster
+from kickgen.profile.loader import Profile, load_profile
+from kickgen.vm.harness import ProgressFn, boot_test
+from kickgen.vm.matrix import (USB_OVERRIDES, Case, CaseOutcome, Host, MatrixOutcome, MatrixPlan,
+                               ProfileEntry, slug, summary_table)
+from kickgen.vm.verdict import JUnitCase, junit_xml
 
 
 def kickstart_for(profile: Profile, media_label: str | None = None) -> str:
@@ -62,14 +71,14 @@ def build_media(profile: Profile, base: Path, output: Path, *, kickstart: str | 
     extras += add
     embedded = None
     if profile.media.embed:                  # offline media: RPMs + repodata under /kickgen/
-        from .offline import embedded_repos_for   # RPM readers: only when needed
+        from kickgen.offline.check import embedded_repos_for   # RPM readers: only when needed
 
         embedded = embedded_repos_for(profile)
     if embedded is not None:
         extras += [ExtraFile(f.src, f.iso_path) for f in embedded.files]
     if profile.media.offline and offline_check:
         # Offline media must install with what it carries: prove it before writing anything.
-        from .offline import check_offline
+        from kickgen.offline.check import check_offline
 
         check_offline(text, Path(base), profile.media.embed).report.require_complete()
     request = RemasterRequest(
@@ -79,3 +88,85 @@ def build_media(profile: Profile, base: Path, output: Path, *, kickstart: str | 
         volume_id=profile.media.volume_id, extra_files=tuple(extras),
         embedded=tuple(e.as_dict() for e in embedded.manifest) if embedded else ())
     return remaster(request, progress)
+
+
+def run_matrix(plan: MatrixPlan, *, artifacts: Path | None = None, accel: str = "auto",
+               progress: ProgressFn | None = None) -> MatrixOutcome:
+    """Run every case (each host takes up to its `parallel` at once); write one JUnit file."""
+    started = time.monotonic()
+    artifacts = artifacts_dir(artifacts, "matrix", time.strftime("%Y%m%d-%H%M%S"))
+    artifacts.mkdir(parents=True, exist_ok=True)
+
+    # (profile entry, medium) -> (profile, ISO, kickstart sha256 or None), or why it cannot run.
+    # A USB-stick case boots the media's USB entry (ks=hd:LABEL=...), so it gets its own copy
+    # of the media with that entry as the default.
+    prepared: dict[tuple[ProfileEntry, str], tuple[object, Path, str | None] | str] = {}
+    for entry, medium in dict.fromkeys((case.entry, case.medium) for case in plan.cases):
+        try:
+            overrides = entry.overrides + (USB_OVERRIDES if medium == "usb" and entry.iso is None else ())
+            profile = load_profile(entry.ref, overrides)
+            if entry.iso is not None:
+                prepared[entry, medium] = (profile, entry.iso, None)
+            else:
+                out = artifacts / "media" / f"{slug(entry.label)}-{medium}.iso"
+                out.parent.mkdir(parents=True, exist_ok=True)
+                made = build_media(profile, plan.base_iso, out)
+                prepared[entry, medium] = (profile, made.output, made.ks_sha256)
+        except KickgenError as exc:
+            prepared[entry, medium] = exc.message
+
+    todo: queue.Queue[Case] = queue.Queue()
+    for case in plan.cases:
+        todo.put(case)
+    outcomes: list[CaseOutcome] = []
+    lock = threading.Lock()
+
+    def worker(host: Host) -> None:
+        while True:
+            try:
+                case = todo.get_nowait()
+            except queue.Empty:
+                return
+            began = time.monotonic()
+            ready = prepared[case.entry, case.medium]
+            if isinstance(ready, str):
+                outcome = CaseOutcome(case, host.uri, None, ready)
+            else:
+                profile, iso, ks_sha256 = ready
+                try:
+                    result = boot_test(iso, profile, connect=host.uri, firmware=case.firmware, ks_sha256=ks_sha256,
+                                       medium=case.medium, timeout_install=plan.timeout_install,
+                                       timeout_boot=plan.timeout_boot, accel=accel, progress=progress,
+                                       artifacts=artifacts / slug(case.id), extra_disks=plan.extra_disks,
+                                       keep_medium=plan.keep_medium and case.medium == "cd",
+                                       writable_medium=plan.writable_medium and case.medium == "usb")
+                    outcome = CaseOutcome(case, host.uri, result, seconds=time.monotonic() - began)
+                except KickgenError as exc:
+                    outcome = CaseOutcome(case, host.uri, None, exc.message, time.monotonic() - began)
+                except Exception as exc:   # one broken case must not stop the others
+                    outcome = CaseOutcome(case, host.uri, None, f"{type(exc).__name__}: {exc}",
+                                          time.monotonic() - began)
+            with lock:
+                outcomes.append(outcome)
+
+    threads = [threading.Thread(target=worker, args=(host,), name=f"matrix-{host.uri}-{n}", daemon=True)
+               for host in plan.hosts for n in range(host.parallel)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    order = {case: n for n, case in enumerate(plan.cases)}
+    ordered = tuple(sorted(outcomes, key=lambda o: order[o.case]))
+    suites = []
+    for outcome in ordered:
+        if outcome.result is not None:
+            cases = outcome.result.junit_cases()
+        else:
+            cases = [JUnitCase(f"kickgen.{outcome.case.entry.label}.{outcome.case.firmware}-{outcome.case.medium}",
+                               "setup", outcome.seconds, failure=outcome.error)]
+        suites.append((f"{outcome.case.id} on {outcome.host}", cases))
+    junit = write_text(artifacts / "junit.xml", junit_xml(suites))
+    result = MatrixOutcome(plan, ordered, junit, artifacts, time.monotonic() - started)
+    write_text(artifacts / "summary.txt", summary_table(result) + "\n" + result.verdict + "\n")
+    return result

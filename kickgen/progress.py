@@ -13,7 +13,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from .harness import Progress
+from kickgen.vm.harness import Progress
 
 
 class LiveProgress:

@@ -14,7 +14,7 @@ def standin_dvd() -> Path:
     """Stand-in CentOS 6.5 DVD (BIOS + UEFI, hybrid), built once and cached under build/standin/.
 
     The file is shared: never write to it (copy it, or make variants with xorriso -outdev)."""
-    from kickgen.standin import build_standin
+    from kickgen.standin.builder import build_standin
 
     return build_standin("dvd")
 
@@ -22,6 +22,6 @@ def standin_dvd() -> Path:
 @pytest.fixture(scope="session")
 def standin_minimal() -> Path:
     """Stand-in CentOS 6.5 minimal ISO (BIOS only, hybrid MBR), cached under build/standin/ (read-only)."""
-    from kickgen.standin import build_standin
+    from kickgen.standin.builder import build_standin
 
     return build_standin("minimal")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from kickgen.tinyiso import build_tiny_iso
+from kickgen.vm.probeiso import build_tiny_iso
 
 DISK_MODULES = ("scsi_common", "scsi_mod", "libata", "ata_piix", "crct10dif_common",
                 "crct10dif_generic", "crc-t10dif", "crc64", "crc64_rocksoft_generic",

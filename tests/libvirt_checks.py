@@ -1,6 +1,6 @@
 """Checks shared by the libvirt tests."""
 
-from kickgen import vmhost
+from kickgen.vm import host as vmhost
 
 
 def assert_nothing_left(result) -> None:

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from kickgen.rpmheader import Capability, PackageFile, RpmPackage
-from kickgen.yumrepo import write_repodata
+from kickgen.offline.rpm import Capability, PackageFile, RpmPackage
+from kickgen.offline.repodata import write_repodata
 
 
 @dataclass(frozen=True)

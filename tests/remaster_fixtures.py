@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from kickgen import BUILD_DIR
+from paths import TEST_WORK as BUILD_DIR
 
 INPUTS = Path(__file__).parent / "golden" / "bootcfg" / "inputs"
 WORK = BUILD_DIR / "test-remaster"

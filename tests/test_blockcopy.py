@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from kickgen import errors, iso
-from kickgen.blockcopy import Copy, CopyJob
+from kickgen.core import errors
+from kickgen.media import iso
+from kickgen.media.blockcopy import Copy, CopyJob
 
 
 @pytest.fixture

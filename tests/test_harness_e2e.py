@@ -11,11 +11,11 @@ import subprocess
 
 import pytest
 
-from kickgen import BUILD_DIR
-from kickgen.harness import boot_test
+from paths import TEST_WORK as BUILD_DIR
+from kickgen.vm.harness import boot_test
 from kickgen.pipeline import build_media
-from kickgen.profile import load_profile
-from kickgen.render import render_kickstart
+from kickgen.profile.loader import load_profile
+from kickgen.kickstart.render import render_kickstart
 from libvirt_checks import assert_nothing_left, is_png
 
 pytestmark = pytest.mark.vm

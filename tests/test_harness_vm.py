@@ -13,9 +13,10 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from harness_fakes import fake_installer_iso, fake_system_iso
-from kickgen import BUILD_DIR, vmhost
-from kickgen.harness import boot_test
-from kickgen.profile import load_profile
+from kickgen.vm import host as vmhost
+from paths import TEST_WORK as BUILD_DIR
+from kickgen.vm.harness import boot_test
+from kickgen.profile.loader import load_profile
 from libvirt_checks import assert_nothing_left, is_png
 
 pytestmark = pytest.mark.vm

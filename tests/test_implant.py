@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from kickgen import implant
+from kickgen.media import implant
 from remaster_fixtures import checkisomd5, make_tree, run, tiny_hybrid, tiny_plain, xorriso_plain  # noqa: F401
 
 BASES = ["standin_dvd", "standin_minimal", "tiny_hybrid", "tiny_plain"]

@@ -10,10 +10,11 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from harness_fakes import fake_installer_iso, fake_system_iso
-from kickgen import BUILD_DIR, PROJECT_ROOT, vmhost
+from kickgen.vm import host as vmhost
+from paths import PROJECT_ROOT, TEST_WORK as BUILD_DIR
 from kickgen.cli import main
-from kickgen.errors import UsageError
-from kickgen.matrix import load_matrix
+from kickgen.core.errors import UsageError
+from kickgen.vm.matrix import load_matrix
 
 
 def _write(tmp_path, text: str):

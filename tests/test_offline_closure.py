@@ -8,9 +8,9 @@ import pytest
 from offline_fixtures import (MISSION_KICKSTART, base_repo, mission_copy,  # noqa: F401  (fixtures)
                               mission_rpms)
 
-from kickgen.errors import ValidationError
-from kickgen.offline import Request, check_closure, collect_embedded, requested_packages
-from kickgen.yumrepo import read_repodata_dir
+from kickgen.core.errors import ValidationError
+from kickgen.offline.check import Request, check_closure, collect_embedded, requested_packages
+from kickgen.offline.repodata import read_repodata_dir
 
 KS_HEAD = "install\ncdrom\nlang en_US.UTF-8\nkeyboard us\nrootpw --iscrypted $6$x$y\n" \
           "timezone UTC\nbootloader --location=mbr\nclearpart --all\nautopart\npoweroff\n"

@@ -11,9 +11,9 @@ import pytest
 from offline_fixtures import (MISSION_KICKSTART, Spec, base_iso, base_repo,  # noqa: F401
                               build_rpm, mission_copy, mission_rpms)
 
-from kickgen.errors import MediaError, ProfileError
-from kickgen.offline import check_offline, collect_embedded, read_iso_repodata
-from kickgen.yumrepo import read_repodata_dir
+from kickgen.core.errors import MediaError, ProfileError
+from kickgen.offline.check import check_offline, collect_embedded, read_iso_repodata
+from kickgen.offline.repodata import read_repodata_dir
 
 
 def _embed(folders):

@@ -13,14 +13,16 @@ import pytest
 from offline_fixtures import (base_iso, base_packages, base_repo,  # noqa: F401  (fixtures)
                               make_base_iso, mission_copy, mission_rpms, BASE_COMPS)
 
-from kickgen import PROFILES_DIR
-from kickgen.errors import ProfileError, TemplateError, ValidationError
-from kickgen.offline import (check_offline, embedded_repos_for, offline_repos,
-                             requested_packages)
-from kickgen.profile import FrozenMapping, load_profile
-from kickgen.render import render_kickstart
-from kickgen.yumrepo import write_repodata
-from kickgen.validate import _split, check_kickstart
+from kickgen.profile.search import shipped_dir
+from kickgen.core.errors import ProfileError, TemplateError, ValidationError
+from kickgen.kickstart.render import offline_repos
+from kickgen.offline.check import check_offline, embedded_repos_for, requested_packages
+from kickgen.profile.loader import FrozenMapping, load_profile
+from kickgen.kickstart.render import render_kickstart
+from kickgen.offline.repodata import write_repodata
+
+PROFILES_DIR = shipped_dir()
+from kickgen.kickstart.validate import _split, check_kickstart
 
 OFFLINE = "centos65-docker-offline"
 REPOS = ("aufs-kernel", "epel", "updates")

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from offline_fixtures import BASE_COMPS, base_packages, mission_rpms  # noqa: F401  (fixture)
 
-from kickgen.errors import MediaError
-from kickgen.rpmheader import read_rpm
-from kickgen.yumrepo import read_repodata_dir, render_repodata, write_repodata
+from kickgen.core.errors import MediaError
+from kickgen.offline.rpm import read_rpm
+from kickgen.offline.repodata import read_repodata_dir, render_repodata, write_repodata
 
 REPOMD_RECORD = re.compile(r'<data type="(\w+)">\s*<checksum type="sha256">(\w+)</checksum>\s*'
                            r'(?:<open-checksum type="sha256">(\w+)</open-checksum>\s*)?'

@@ -8,8 +8,8 @@ import subprocess
 import pytest
 from offline_fixtures import Spec, build_rpm, mission_rpms  # noqa: F401  (fixture)
 
-from kickgen.errors import MediaError
-from kickgen.rpmheader import Capability, compare_evr, read_rpm, rpmvercmp, satisfies
+from kickgen.core.errors import MediaError
+from kickgen.offline.rpm import Capability, compare_evr, read_rpm, rpmvercmp, satisfies
 
 
 def _rpm_query(path, fmt: str) -> str:

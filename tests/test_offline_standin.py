@@ -17,10 +17,10 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from kickgen.offline import (INSTALLER_FORCED, check_offline, collect_embedded,
+from kickgen.offline.check import (INSTALLER_FORCED, check_offline, collect_embedded,
                              read_iso_repodata)
-from kickgen.profile import load_profile
-from kickgen.standin import base_repodata
+from kickgen.profile.loader import load_profile
+from kickgen.standin.builder import base_repodata
 from offline_fixtures import mission_copy, mission_rpms  # noqa: F401 (fixtures)
 from test_standin_installer import sh, standin_root  # noqa: F401 (fixture)
 

@@ -8,10 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from kickgen import PROFILES_DIR, PROJECT_ROOT
-from kickgen.errors import ProfileError, UsageError
-from kickgen.password import root_password_hash
-from kickgen.profile import (
+from kickgen.profile.search import shipped_dir
+from paths import PROJECT_ROOT
+
+PROFILES_DIR = shipped_dir()
+from kickgen.core.errors import ProfileError, UsageError
+from kickgen.kickstart.password import root_password_hash
+from kickgen.profile.loader import (
     MediaFile, Profile, list_profile_names, load_profile, profile_reference, profile_to_data,
     reference_markdown,
 )
@@ -524,4 +527,4 @@ def test_reference_covers_every_contract_key():
               "scripts.post[].erroronfail", "scripts.post[].nochroot"):
         assert k in keys
     assert isinstance(Profile.__dataclass_fields__["boot"].default.args, tuple)
-    assert os.fspath(PROFILES_DIR).endswith("profiles")
+    assert PROFILES_DIR.parts[-2:] == ("profile", "shipped")

@@ -16,12 +16,13 @@ from pathlib import Path
 
 import pytest
 
-from kickgen import errors, implant
-from kickgen.blockcopy import CopyJob
-from kickgen.iso import IsoImage
-from kickgen.profile import load_profile
-from kickgen.remaster import ExtraFile, RemasterRequest, remaster
-from kickgen.render import render_kickstart
+from kickgen.core import errors
+from kickgen.media import implant
+from kickgen.media.blockcopy import CopyJob
+from kickgen.media.iso import IsoImage
+from kickgen.profile.loader import load_profile
+from kickgen.media.remaster import ExtraFile, RemasterRequest, remaster
+from kickgen.kickstart.render import render_kickstart
 from offline_fixtures import mission_rpms  # noqa: F401 (fixture)
 from remaster_fixtures import (EPOCH, big_hybrid, checkisomd5, isoinfo_extract,  # noqa: F401 (fixtures)
                                isoinfo_names, make_tree, mkisofs_pungi, problems, report_shape, run,
@@ -364,7 +365,7 @@ def test_refuses_profile_volume_id_too_long(tiny_hybrid, kickstart, tmp_path) ->
 
 def test_refuses_without_free_space(tiny_hybrid, kickstart, tmp_path, monkeypatch) -> None:
     # A full disk cannot be made safely here; the check itself is what is under test.
-    import kickgen.remaster as rm
+    import kickgen.media.remaster as rm
     monkeypatch.setattr(rm.shutil, "disk_usage", lambda p: shutil._ntuple_diskusage(10**9, 10**9 - 4096, 4096))
     with pytest.raises(errors.EnvironmentProblem, match=r"not enough free space in .*: \d+ MiB needed, 0 MiB free"):
         remaster(request(tiny_hybrid, tmp_path / "out.iso", kickstart))

@@ -19,10 +19,10 @@ from pathlib import Path
 
 import pytest
 
-from kickgen import VM_DIR
+from kickgen.core.resources import package_dir
 from qemu_boot import boot
 
-STANDIN = VM_DIR / "standin"
+STANDIN = package_dir("kickgen.standin", "data")
 KS_PARSER = STANDIN / "initrd" / "standin" / "lib" / "ks-parse.awk"
 BUSYBOX = Path("/bin/busybox")
 DASH = Path("/usr/bin/dash")

@@ -15,9 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from kickgen import PROJECT_ROOT, standin
-from kickgen.errors import EnvironmentProblem, UsageError
-from kickgen.standin import build_standin, collect_inputs
+from kickgen.standin import builder as standin
+from paths import PROJECT_ROOT
+from kickgen.core.errors import EnvironmentProblem, UsageError
+from kickgen.standin.builder import build_standin, collect_inputs
 
 from qemu_boot import boot
 

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from kickgen import PROJECT_ROOT
-from kickgen.errors import ValidationError
-from kickgen.profile import load_profile
-from kickgen.render import render_kickstart
-from kickgen.validate import check_kickstart, validate_kickstart
+from paths import PROJECT_ROOT
+from kickgen.core.errors import ValidationError
+from kickgen.profile.loader import load_profile
+from kickgen.kickstart.render import render_kickstart
+from kickgen.kickstart.validate import check_kickstart, validate_kickstart
 
 KICKGEN = Path(sys.executable).parent / "kickgen"
 HASH = "$6$abcdefgh$" + "A" * 86

@@ -1,0 +1,1 @@
+"""What every stage shares: errors, atomic output, package data and cache locations."""
