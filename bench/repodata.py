@@ -5,8 +5,9 @@
 Builds COUNT real RPMs with rpmbuild (one spec, COUNT subpackages, each carrying SIZE_KIB of
 random data so the digest checks have bytes to hash), then times kickgen's own steps:
 `read_rpm` for every file (sha256 + the RPM's MD5/SHA digests), `render_repodata` (primary,
-filelists, other, gzip) and `collect_embedded` (both, as `kickgen iso` runs them). For
-comparison it also times createrepo_c's CLI with gzip metadata on the same folder.
+filelists, other, gzip, through createrepo_c's Python API) and `collect_embedded` (both, as
+`kickgen iso` runs them). For comparison it also times createrepo_c's CLI with gzip metadata
+on the same folder.
 """
 
 from __future__ import annotations
@@ -21,9 +22,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from kickgen.offline.check import collect_embedded  # noqa: E402
-from kickgen.offline.rpm import read_rpm  # noqa: E402
+from kickgen.offline.embed import collect_embedded  # noqa: E402
 from kickgen.offline.repodata import render_repodata  # noqa: E402
+from kickgen.offline.rpm import read_rpm  # noqa: E402
 
 
 def build_rpms(folder: Path, count: int, size_kib: int, work: Path) -> list[Path]:

@@ -1,118 +1,156 @@
 """Thin command line over the pipeline stages. The only place that catches KickgenError.
 
-Each command is a pair: `_add_<name>(subparsers)` declares its arguments and
-`_cmd_<name>(args) -> int` calls one stage entry point and prints the result.
+Each command is a pair: `_add_<name>(subparsers)` declares its arguments (with a description
+and examples for its --help) and `_cmd_<name>(args) -> int` calls one stage entry point and
+prints the result. The CLI is also the one place that touches process-wide state: it turns
+SIGTERM/SIGHUP into KeyboardInterrupt (so every command's cleanup runs) and, for the commands
+that talk to libvirt, silences libvirt's default error printer (kickgen reports errors itself).
+
+One vocabulary: PROFILE is always a positional (a name on the profile search path, or a
+path); `--ks FILE` is a ready kickstart; `--set KEY=VALUE` overrides a profile value;
+`-o/--output` is the file a command writes; `--artifacts DIR` the folder of a run;
+`--debug` and `-q/--quiet` work before and after the command and mean the same everywhere.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
+import threading
+from pathlib import Path
 
 from kickgen import __version__
 from kickgen.core.errors import KickgenError
 
 log = logging.getLogger("kickgen")
 
+PROFILE_HELP = "a profile name (found in the current folder, $KICKGEN_PROFILE_PATH, then the shipped ones) or a path"
+QUIET_HELP = ("no progress display and no confirmation lines (what was written, that a check passed); "
+              "results and errors are still printed")
+DEBUG_HELP = "show tracebacks and debug logs"
 
-# --- render / validate / profiles / show (stage: profile -> kickstart) -------------------
+# --debug/--quiet on every subparser too; SUPPRESS keeps a subparser from resetting what was
+# given before the command (`kickgen --debug render x` and `kickgen render x --debug` agree).
+_COMMON = argparse.ArgumentParser(add_help=False)
+_COMMON.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=DEBUG_HELP)
+_COMMON.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help=QUIET_HELP)
+
+
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Wraps the description's paragraphs to the terminal; keeps indented lines (examples) as written."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        import textwrap
+
+        out = []
+        for line in text.splitlines():
+            if line.startswith(" ") or not line:
+                out.append(indent + line)
+            else:
+                out.append(textwrap.fill(line, width, initial_indent=indent, subsequent_indent=indent))
+        return "\n".join(out)
+
+
+def _command(sub: argparse._SubParsersAction, name: str, summary: str, description: str,
+             examples: list[str]) -> argparse.ArgumentParser:
+    """A subparser with the shared options, a description and an `examples:` epilog."""
+    epilog = "examples:\n" + "\n".join(f"  {line}" for line in examples)
+    return sub.add_parser(name, help=summary, description=description, epilog=epilog,
+                          parents=[_COMMON], formatter_class=_HelpFormatter)
+
+
+# boot-test's operands are both optional to argparse (so the older `ISO --profile PROFILE`
+# still parses); its usage line shows the spelling to use.
+_USAGE_FIXES = {"[PROFILE] [ISO]": "PROFILE ISO"}
+
+
+def _usage(p: argparse.ArgumentParser, width: int | None = None) -> str:
+    formatter = p._get_formatter() if width is None else argparse.HelpFormatter(prog=p.prog, width=width)
+    formatter.add_usage(None, p._actions, p._mutually_exclusive_groups, prefix="usage: ")
+    text = formatter.format_help().strip().removeprefix("usage: ")
+    for old, new in _USAGE_FIXES.items():
+        text = text.replace(old, new)
+    return text
+
+
+def _add_profile(p: argparse.ArgumentParser, optional: bool = False) -> None:
+    p.add_argument("profile", metavar="PROFILE", nargs="?" if optional else None, help=PROFILE_HELP)
+
 
 def _add_overrides(p: argparse.ArgumentParser) -> None:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
-                   help="override a profile value (repeatable), e.g. mirrors.centos_os=http://...")
+                   help="override a profile value, VALUE parsed as YAML (repeatable), "
+                        "e.g. --set vm.vcpus=2 --set mirrors.centos_os=http://mirror.local/6.5/os/x86_64/")
 
 
-def _add_render(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("render", help="render a profile to a kickstart (validated)")
-    p.add_argument("profile", help="profile name in profiles/ or a path")
-    p.add_argument("-o", "--output", metavar="FILE", help="write here (atomically) instead of stdout")
-    _add_overrides(p)
-    p.add_argument("--no-validate", action="store_true", help="skip pykickstart/shellcheck/EL6 rules")
-    p.set_defaults(func=_cmd_render)
+def _add_ks(p: argparse.ArgumentParser, help: str, old_spelling: str | None = None) -> None:
+    p.add_argument("--ks", metavar="FILE", help=help)
+    if old_spelling:   # kept working, not shown
+        p.add_argument(old_spelling, dest="ks", metavar="FILE", help=argparse.SUPPRESS)
 
 
-def _cmd_render(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from kickgen.core.atomic import write_text
-    from kickgen.profile.loader import load_profile
-    from kickgen.kickstart.render import render_kickstart
-    from kickgen.kickstart.validate import validate_kickstart
-
-    kickstart = render_kickstart(load_profile(args.profile, args.overrides))
-    if not args.no_validate:
-        validate_kickstart(kickstart.text, f"<{kickstart.profile_name}.ks>")
-    if args.output:
-        write_text(Path(args.output), kickstart.text)
-        print(f"kickgen: wrote {args.output} (profile {kickstart.profile_name}, "
-              f"sha256 {kickstart.sha256})", file=sys.stderr)
-    else:
-        sys.stdout.write(kickstart.text)
-    return 0
+def _add_artifacts(p: argparse.ArgumentParser, default: str) -> None:
+    p.add_argument("--artifacts", metavar="DIR",
+                   help=f"write the run's logs and reports here (default: ./kickgen-artifacts/{default})")
 
 
-def _add_validate(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("validate", help="check a profile's kickstart or a kickstart file")
-    p.add_argument("target", metavar="PROFILE|KSFILE",
-                   help="profile name or .yaml path (rendered first), or a kickstart file")
-    _add_overrides(p)
-    p.set_defaults(func=_cmd_validate)
+def _add_accel(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--accel", choices=("auto", "kvm", "tcg"), default="auto",
+                   help="auto: probe KVM once per run, else TCG (default: auto)")
 
 
-def _cmd_validate(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
+def _read_kickstart(path: str) -> str:
     from kickgen.core.errors import UsageError
-    from kickgen.profile.loader import resolve_profile_ref, load_profile
-    from kickgen.kickstart.render import render_kickstart
-    from kickgen.kickstart.validate import validate_kickstart
 
-    target = args.target
-    is_profile = target.endswith((".yaml", ".yml")) or not Path(target).is_file()
-    if is_profile and resolve_profile_ref(target) is not None:
-        kickstart = render_kickstart(load_profile(target, args.overrides))
-        validate_kickstart(kickstart.text, f"<{kickstart.profile_name}.ks>")
-        print(f"kickgen: profile {kickstart.profile_name}: kickstart is valid")
-        return 0
-    if not Path(target).is_file():
-        raise UsageError(f"no profile or kickstart file {target!r}")
-    if args.overrides:
-        raise UsageError("--set applies to profiles, not to a kickstart file")
     try:
-        text = Path(target).read_text(encoding="utf-8")
+        return Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read {target}: {exc}") from None
-    validate_kickstart(text, target)
-    print(f"kickgen: {target}: kickstart is valid")
-    return 0
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise UsageError(f"--ks {path}: cannot read the kickstart: {reason}") from None
 
+
+# --- profiles / show / render / validate (stage: profile -> kickstart) ------------------------
 
 def _add_profiles(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("profiles", help="list the profiles in profiles/ with their descriptions")
+    p = _command(sub, "profiles", "list the profiles kickgen finds, with where each came from",
+                 "List every profile reachable by name: NAME, ORIGIN (current folder, "
+                 "$KICKGEN_PROFILE_PATH or shipped), PATH and DESCRIPTION.\nWhere two folders "
+                 "hold the same name, the one a name resolves to (the first on the search path) "
+                 "is listed. Exit 1 when a profile does not load.",
+                 ["kickgen profiles",
+                  "KICKGEN_PROFILE_PATH=~/site-profiles kickgen profiles"])
     p.set_defaults(func=_cmd_profiles)
 
 
 def _cmd_profiles(args: argparse.Namespace) -> int:
-    from kickgen.core.errors import KickgenError
-    from kickgen.profile.loader import list_profile_names, load_profile
+    from kickgen.profile import list_profiles, load_profile
 
-    names = list_profile_names()
-    width = max((len(n) for n in names), default=0)
+    found = list_profiles()
+    rows = []
     broken = 0
-    for name in names:
+    for profile in found:
         try:
-            description = load_profile(name).description
+            description = load_profile(str(profile.path)).description
         except KickgenError as exc:
             description = f"(broken: {exc.message.splitlines()[0]})"
             broken += 1
-        print(f"{name:<{width}}  {description}")
+        rows.append((profile.name, profile.origin, str(profile.path), description))
+    widths = [max((len(row[i]) for row in rows), default=0) for i in range(3)]
+    for name, origin, path, description in rows:
+        print(f"{name:<{widths[0]}}  {origin:<{widths[1]}}  {path:<{widths[2]}}  {description}".rstrip())
     return 1 if broken else 0
 
 
 def _add_show(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("show", help="print the merged profile (extends and --set applied) as YAML")
-    p.add_argument("profile", help="profile name in profiles/ or a path")
+    p = _command(sub, "show", "print the merged profile (extends and --set applied) as YAML",
+                 "Print PROFILE merged with its `extends:` parents and every --set, as YAML: "
+                 "what the kickstart will be rendered from.\nA password is never shown in "
+                 "plain text.",
+                 ["kickgen show standin-docker",
+                  "kickgen show ./site.yaml --set vm.vcpus=2"])
+    _add_profile(p)
     _add_overrides(p)
     p.set_defaults(func=_cmd_show)
 
@@ -120,7 +158,7 @@ def _add_show(sub: argparse._SubParsersAction) -> None:
 def _cmd_show(args: argparse.Namespace) -> int:
     import yaml
 
-    from kickgen.profile.loader import load_profile, profile_to_data
+    from kickgen.profile import load_profile, profile_to_data
 
     profile = load_profile(args.profile, args.overrides)
     print(f"# profile {profile.name} ({profile.source}), merged with its parents and --set")
@@ -128,43 +166,179 @@ def _cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
-# --- standin (stand-in CentOS 6.5 media) ---------------------------------------------------
+def _add_render(sub: argparse._SubParsersAction) -> None:
+    p = _command(sub, "render", "render a profile to a kickstart (validated)",
+                 "Render PROFILE to an EL6 kickstart and validate it (pykickstart RHEL6, "
+                 "shellcheck, EL6 rules) before writing it to stdout, or with -o to FILE "
+                 "(through a temp file renamed into place: a failure leaves no file).",
+                 ["kickgen render centos65-docker > ks.cfg",
+                  "kickgen render centos65-docker -o ks.cfg --set network.hostname=docker1",
+                  "kickgen render ./site.yaml --no-validate -o ks.cfg"])
+    _add_profile(p)
+    p.add_argument("-o", "--output", metavar="FILE", help="write the kickstart here (atomically) instead of stdout")
+    _add_overrides(p)
+    p.add_argument("--no-validate", action="store_true",
+                   help="skip the validation (pykickstart, shellcheck, EL6 rules), "
+                        "e.g. to read the line a problem names")
+    p.set_defaults(func=_cmd_render)
 
-def _add_standin(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("standin", help="build stand-in CentOS 6.5 install media (Debian kernel, busybox installer)")
-    p.add_argument("--variant", choices=("dvd", "minimal"), default="dvd",
-                   help="dvd: BIOS + UEFI (EFI/, images/efiboot.img); minimal: BIOS only (default: dvd)")
-    p.add_argument("-o", "--output", metavar="ISO", help="also write the image here (default: only the cache)")
-    p.add_argument("--no-cache", action="store_true", help="rebuild even when build/standin/ has it")
-    p.set_defaults(func=_cmd_standin)
 
+def _cmd_render(args: argparse.Namespace) -> int:
+    from kickgen.core.atomic import write_text
+    from kickgen.kickstart import render_kickstart, reproducible_salt, validate_kickstart
+    from kickgen.profile import load_profile
 
-def _cmd_standin(args: argparse.Namespace) -> int:
-    import time
-    from pathlib import Path
-
-    from kickgen.standin.builder import build_standin
-
-    started = time.monotonic()
-    iso = build_standin(args.variant, Path(args.output) if args.output else None, cache=not args.no_cache)
-    size_mib = iso.stat().st_size / 2**20
-    print(f"kickgen: stand-in {args.variant} media {iso} ({size_mib:.1f} MiB) "
-          f"in {time.monotonic() - started:.1f} s")
+    profile = load_profile(args.profile, args.overrides)
+    # the salt `kickgen iso` uses too: render and the media's /ks.cfg agree
+    kickstart = render_kickstart(profile, salt=reproducible_salt(profile))
+    if not args.no_validate:
+        validate_kickstart(kickstart.text, f"<{kickstart.profile_name}.ks>")
+    if args.output:
+        write_text(Path(args.output), kickstart.text)
+        if not args.quiet:
+            print(f"kickgen: wrote {args.output} (profile {kickstart.profile_name}, "
+                  f"sha256 {kickstart.sha256})", file=sys.stderr)
+    else:
+        sys.stdout.write(kickstart.text)
     return 0
 
 
-# --- iso / inspect (stage: remaster) --------------------------------------------------------
+def _add_validate(sub: argparse._SubParsersAction) -> None:
+    p = _command(sub, "validate", "check a profile's kickstart, or a kickstart file",
+                 "Render PROFILE and validate the kickstart, or validate the kickstart FILE "
+                 "given with --ks: pykickstart with the RHEL6 handler (warnings count), "
+                 "shellcheck on every shell %pre/%post, and kickgen's EL6 rules. Every problem "
+                 "is one line SOURCE:LINE: message; exit 1 when there is any.\n"
+                 "A kickstart file given as the positional argument is accepted too.",
+                 ["kickgen validate centos65-docker",
+                  "kickgen validate --ks ks.cfg"])
+    _add_profile(p, optional=True)
+    _add_ks(p, "validate this kickstart file instead of rendering PROFILE")
+    _add_overrides(p)
+    p.set_defaults(func=_cmd_validate)
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from kickgen.core.errors import UsageError
+    from kickgen.kickstart import render_kickstart, validate_kickstart
+    from kickgen.profile import load_profile
+    from kickgen.profile.search import find_profile
+
+    if args.ks and args.profile:
+        raise UsageError("give a PROFILE or --ks FILE, not both")
+    source = args.ks
+    if source is None:
+        if args.profile is None:
+            raise UsageError("validate needs a PROFILE or --ks FILE")
+        target = args.profile
+        is_profile = target.endswith((".yaml", ".yml")) or not Path(target).is_file()
+        if is_profile and find_profile(target) is not None:
+            kickstart = render_kickstart(load_profile(target, args.overrides))
+            validate_kickstart(kickstart.text, f"<{kickstart.profile_name}.ks>")
+            if not args.quiet:
+                print(f"kickgen: profile {kickstart.profile_name}: kickstart is valid")
+            return 0
+        if not Path(target).is_file():
+            raise UsageError(f"no profile or kickstart file {target!r}")
+        source = target       # the older spelling: a kickstart file as the positional
+    if args.overrides:
+        raise UsageError("--set applies to profiles, not to a kickstart file")
+    if not Path(source).is_file():
+        raise UsageError(f"--ks {source}: no such kickstart file")
+    validate_kickstart(_read_kickstart(source), source)
+    if not args.quiet:
+        print(f"kickgen: {source}: kickstart is valid")
+    return 0
+
+
+# --- check-offline (air-gapped media) ---------------------------------------------------------
+
+def _add_check_offline(sub: argparse._SubParsersAction) -> None:
+    p = _command(sub, "check-offline",
+                 "prove that the base media plus the embedded RPMs hold everything the kickstart installs",
+                 "Read the base media's repodata and every embedded RPM (the profile's "
+                 "media.embed plus --embed), take what the kickstart installs (%packages, "
+                 "the installer's forced packages, %post yum targets) and resolve their "
+                 "requirements like EL6's yum. Prints MISSING: lines naming what needs each "
+                 "missing capability; exit 1 when anything is missing.",
+                 ["kickgen check-offline centos65-docker-offline --base CentOS-6.5-x86_64-bin-DVD1.iso",
+                  "kickgen check-offline --ks ks.cfg --base DVD1.iso --embed epel=rpms/epel6"])
+    _add_profile(p, optional=True)
+    p.add_argument("--base", required=True, metavar="BASE.iso", help="the base install media (only read)")
+    _add_ks(p, "check this kickstart file instead of rendering PROFILE", old_spelling="--kickstart")
+    p.add_argument("--embed", action="append", default=[], metavar="REPO=PATH",
+                   help="an RPM folder or file to carry as repo REPO (repeatable; adds to the "
+                        "profile's media.embed)")
+    _add_overrides(p)
+    p.set_defaults(func=_cmd_check_offline)
+
+
+def _cmd_check_offline(args: argparse.Namespace) -> int:
+    from kickgen.core.errors import UsageError
+    from kickgen.offline import check_offline
+
+    embed: dict[str, list[Path]] = {}
+    if args.ks:
+        if args.profile:
+            raise UsageError("give a PROFILE or --ks FILE, not both")
+        if args.overrides:
+            raise UsageError("--set applies to profiles, not to a kickstart file")
+        text = _read_kickstart(args.ks)
+    elif args.profile:
+        from kickgen.kickstart import render_kickstart
+        from kickgen.profile import load_profile
+
+        profile = load_profile(args.profile, args.overrides)
+        text = render_kickstart(profile).text
+        for repo, paths in dict(getattr(profile.media, "embed", None) or {}).items():
+            embed[repo] = [Path(p) for p in paths]
+    else:
+        raise UsageError("check-offline needs a PROFILE or --ks FILE")
+    for item in args.embed:
+        repo, sep, path = item.partition("=")
+        if not sep or not repo or not path:
+            raise UsageError(f"--embed {item}: expected REPO=PATH")
+        embed.setdefault(repo, []).append(Path(path))
+    if not embed:
+        raise UsageError("nothing to check: the profile has no media.embed and no --embed given")
+    result = check_offline(text, Path(args.base), embed)
+    report = result.report
+    if not args.quiet:
+        for repo, count in result.repos:
+            print(f"repo {repo}: {count} package{'' if count == 1 else 's'}")
+        print(f"embedded: {len(result.embedded.manifest)} RPMs, "
+              f"{result.embedded.size_added / 2**20:.1f} MiB added to the ISO")
+    for note in report.notes:
+        print(f"note: {note}")
+    if not args.quiet:
+        print(f"resolved: {len(report.selected)} packages would be installed")
+    for missing in report.missing:
+        print(f"MISSING: {missing}")
+    report.require_complete()
+    if not args.quiet:
+        print("offline set complete")
+    return 0
+
+
+# --- iso / inspect (stage: remaster) ----------------------------------------------------------
 
 def _add_iso(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("iso", help="remaster a CentOS 6.5 ISO so it installs the profile unattended")
-    p.add_argument("profile", help="profile name or path")
+    p = _command(sub, "iso", "remaster a CentOS 6.5 ISO so it installs the profile unattended",
+                 "Write a copy of BASE.iso that installs PROFILE unattended: /ks.cfg, two boot "
+                 "entries in front (CD: ks=cdrom:/ks.cfg; USB: ks=hd:LABEL=...) in isolinux.cfg "
+                 "and both BOOTX64.conf copies, embedded offline repos, hybrid MBR/GPT kept, media "
+                 "MD5 implanted again, and OUT.iso.json as the manifest. The kickstart is "
+                 "rendered and validated first (or taken from --ks, validated too). The base is "
+                 "only read; OUT.iso appears only when complete.",
+                 ["kickgen iso centos65-docker --base CentOS-6.5-x86_64-bin-DVD1.iso -o centos65-ks.iso",
+                  "kickgen iso standin-docker --base standin.iso -o out.iso --ks my-ks.cfg --add motd:/isolinux/motd"])
+    _add_profile(p)
     p.add_argument("--base", required=True, metavar="BASE.iso", help="the CentOS 6.5 install ISO (only read)")
     p.add_argument("-o", "--output", required=True, metavar="OUT.iso", help="the ISO to write")
-    p.add_argument("--ks", metavar="FILE", help="put this kickstart on the ISO instead of rendering PROFILE")
+    _add_ks(p, "put this kickstart on the ISO instead of rendering PROFILE")
     _add_overrides(p)
     p.add_argument("--add", action="append", default=[], metavar="SRC:ISO_PATH",
                    help="also put file SRC on the ISO at ISO_PATH (repeatable)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar and no closing line")
     p.add_argument("--no-offline-check", action="store_true",
                    help="offline profiles: skip the check that the base media plus media.embed hold "
                         "everything the kickstart installs (run by default; see check-offline)")
@@ -172,24 +346,16 @@ def _add_iso(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_iso(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from kickgen.core.errors import UsageError
     from kickgen.pipeline import build_media, parse_add
-    from kickgen.profile.loader import load_profile
+    from kickgen.profile import load_profile
 
     profile = load_profile(args.profile, args.overrides)
-    kickstart = None
-    if args.ks:
-        try:
-            kickstart = Path(args.ks).read_text()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UsageError(f"--ks {args.ks}: cannot read the kickstart: {exc}") from None
+    kickstart = _read_kickstart(args.ks) if args.ks else None
     add = [parse_add(item) for item in args.add]
     build = dict(kickstart=kickstart, kickstart_source=args.ks, add=add,
                  offline_check=not args.no_offline_check)
     from rich.console import Console
-    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
     console = Console(stderr=True)
     if args.quiet or not console.is_terminal:  # a bar only where someone watches it
@@ -197,7 +363,7 @@ def _cmd_iso(args: argparse.Namespace) -> int:
     else:
         with Progress(TextColumn("{task.description:<14}"), BarColumn(), DownloadColumn(),
                       TimeElapsedColumn(), console=console, transient=True) as bar:
-            tasks: dict[str, object] = {}
+            tasks: dict[str, TaskID] = {}
 
             def progress(stage: str, done: int, total: int) -> None:
                 if stage not in tasks:
@@ -214,41 +380,72 @@ def _cmd_iso(args: argparse.Namespace) -> int:
 
 
 def _add_inspect(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("inspect", help="show an ISO's volume ID, boot entries, ks= arguments and media MD5")
-    p.add_argument("iso", metavar="ISO")
+    p = _command(sub, "inspect", "show an ISO's volume ID, boot entries, ks= arguments and media MD5",
+                 "Print ISO's volume ID, El Torito entries, hybrid MBR/GPT partitions, every boot "
+                 "menu entry of every config (default marked *) with its ks= and repo= "
+                 "arguments, the sha256 of /ks.cfg, and whether the implanted media MD5 "
+                 "matches (computed as checkisomd5 does). With --check, exit 1 when it does "
+                 "not match or none is implanted.",
+                 ["kickgen inspect centos65-ks.iso",
+                  "kickgen inspect --json centos65-ks.iso | jq .md5_matches",
+                  "kickgen inspect --check --quiet stick-copy.iso && echo media intact"])
+    p.add_argument("iso", metavar="ISO", help="the image to read (only read)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--check", action="store_true",
+                   help="exit 1 unless the implanted media MD5 matches the image (as checkisomd5)")
     p.set_defaults(func=_cmd_inspect)
 
 
 def _cmd_inspect(args: argparse.Namespace) -> int:
     import json
-    from pathlib import Path
 
-    from kickgen.media.inspect import format_text, inspect_image
+    from kickgen.media import inspect_image
+    from kickgen.media.inspect import format_text
 
     info = inspect_image(Path(args.iso))
     if args.json:
         print(json.dumps(info.as_json(), indent=2))
-    else:
+    elif not (args.check and args.quiet):
         print(format_text(info))
+    if not args.check:
+        return 0
+    if info.md5_implanted is None:
+        print(f"kickgen: {args.iso}: no media MD5 implanted", file=sys.stderr)
+        return 1
+    if not info.md5_matches:
+        print(f"kickgen: {args.iso}: media MD5 does not match (implanted {info.md5_implanted}, "
+              f"computed {info.md5_computed})", file=sys.stderr)
+        return 1
     return 0
 
 
-# --- boot-test / matrix (stage: prove it) ---------------------------------------------------
+# --- boot-test / matrix (stage: prove it) -----------------------------------------------------
 
 def _add_boot_test(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("boot-test", help="install an ISO under libvirt, boot it, assert the profile's expect:")
-    p.add_argument("iso", help="the (remastered) install ISO")
-    p.add_argument("--profile", required=True, help="profile name in profiles/ or a path")
+    p = _command(sub, "boot-test", "install an ISO under libvirt, boot it, assert the profile's expect:",
+                 "Install ISO into a fresh disk under libvirt (BIOS or UEFI, as a CD or a USB "
+                 "disk), boot the installed disk and check its first-boot report line against "
+                 "PROFILE's expect: block. Stall detector and absolute timeouts per phase; the "
+                 "domain and its disk are always cleaned up (unless --keep). Prints one line per "
+                 "phase and assertion, then the verdict; exit 0 pass, 1 fail, 2 usage or "
+                 "environment problem.",
+                 ["kickgen boot-test standin-docker out.iso",
+                  "kickgen boot-test centos65-docker centos65-ks.iso --firmware uefi --medium usb --network default",
+                  "kickgen boot-test standin-docker out.iso --connect qemu+ssh://root@host/system --keep"])
+    _add_profile(p, optional=True)
+    p.add_argument("iso", metavar="ISO", nargs="?", help="the (remastered) install ISO (only read)")
+    p.add_argument("--profile", dest="profile_option", metavar="PROFILE", help=argparse.SUPPRESS)
     _add_overrides(p)
-    _add_vm_options(p)
-    p.add_argument("--firmware", choices=("bios", "uefi"), default="bios")
+    p.add_argument("--connect", metavar="URI", default=None, help="libvirt URI (default: qemu:///system)")
+    p.add_argument("--network", metavar="NAME", help="attach this libvirt network (default: QEMU user networking)")
+    _add_accel(p)
+    p.add_argument("--firmware", choices=("bios", "uefi"), default="bios", help="(default: bios)")
     p.add_argument("--medium", choices=("cd", "usb"), default="cd",
-                   help="attach the ISO as a CD or as a USB disk (the hybrid image)")
-    p.add_argument("--timeout-install", type=int, metavar="S", help="default: profile vm.timeout_install")
-    p.add_argument("--timeout-boot", type=int, metavar="S", help="default: profile vm.timeout_boot")
-    p.add_argument("--stall", type=int, metavar="S", help="default: profile vm.stall_seconds")
-    p.add_argument("--artifacts", metavar="DIR", help="default: build/boot-tests/<run name>")
+                   help="attach the ISO as a CD or as a USB disk (the hybrid image) (default: cd)")
+    p.add_argument("--timeout-install", type=int, metavar="S", help="default: the profile's vm.timeout_install")
+    p.add_argument("--timeout-boot", type=int, metavar="S", help="default: the profile's vm.timeout_boot")
+    p.add_argument("--stall", type=int, metavar="S", help="default: the profile's vm.stall_seconds")
+    _add_artifacts(p, "boot-tests/<run name>")
     p.add_argument("--keep", action="store_true", help="leave the domain and its disk behind")
     p.add_argument("--ks-sha256", metavar="HEX", help="also assert the report's kickstart checksum")
     p.add_argument("--extra-disks", type=int, default=0, metavar="N",
@@ -258,40 +455,38 @@ def _add_boot_test(sub: argparse._SubParsersAction) -> None:
                         "must still end in the installed system (CD media eject it: reboot --eject)")
     p.add_argument("--writable-medium", action="store_true",
                    help="attach a writable copy of the ISO (as a USB stick is) and assert it comes out unchanged")
-    p.set_defaults(func=_cmd_boot_test)
+    p.set_defaults(func=_cmd_boot_test, uses_libvirt=True)
+    p.usage = _usage(p)
 
 
-def _add_vm_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--connect", metavar="URI", default=None, help="libvirt URI (default qemu:///system)")
-    p.add_argument("--network", metavar="NAME", help="attach this libvirt network (default: none)")
-    p.add_argument("--accel", choices=("auto", "kvm", "tcg"), default="auto",
-                   help="auto: probe KVM once, else TCG")
-    p.add_argument("--quiet", action="store_true", help="no live progress display")
+def _boot_test_operands(args: argparse.Namespace) -> tuple[str, str]:
+    """PROFILE ISO; the older `ISO --profile PROFILE` still works."""
+    from kickgen.core.errors import UsageError
 
-
-def _sigterm_as_interrupt() -> None:
-    """SIGTERM unwinds like Ctrl-C, so the harness's cleanup runs."""
-    import signal
-
-    def interrupt(_signum, _frame):
-        raise KeyboardInterrupt
-    signal.signal(signal.SIGTERM, interrupt)
+    if args.profile_option is not None:
+        if args.iso is not None:
+            raise UsageError("boot-test takes PROFILE ISO (or the older ISO --profile PROFILE), not both")
+        if args.profile is None:
+            raise UsageError("boot-test needs an ISO")
+        return args.profile_option, args.profile
+    if args.profile is None or args.iso is None:
+        raise UsageError("boot-test needs PROFILE and ISO, e.g. kickgen boot-test standin-docker out.iso")
+    return args.profile, args.iso
 
 
 def _cmd_boot_test(args: argparse.Namespace) -> int:
     from contextlib import nullcontext
-    from pathlib import Path
 
-    from kickgen.vm.harness import boot_test
-    from kickgen.profile.loader import load_profile
+    from kickgen.profile import load_profile
     from kickgen.progress import LiveProgress
+    from kickgen.vm import boot_test
     from kickgen.vm.host import DEFAULT_URI
 
-    _sigterm_as_interrupt()
-    profile = load_profile(args.profile, args.overrides)
+    profile_ref, iso = _boot_test_operands(args)
+    profile = load_profile(profile_ref, args.overrides)
     display = nullcontext() if args.quiet else LiveProgress()
     with display as live:
-        result = boot_test(Path(args.iso), profile, connect=args.connect or DEFAULT_URI,
+        result = boot_test(Path(iso), profile, connect=args.connect or DEFAULT_URI,
                            firmware=args.firmware, medium=args.medium,
                            timeout_install=args.timeout_install, timeout_boot=args.timeout_boot,
                            stall_seconds=args.stall, artifacts=Path(args.artifacts) if args.artifacts else None,
@@ -322,26 +517,30 @@ def _cmd_boot_test(args: argparse.Namespace) -> int:
 
 
 def _add_matrix(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("matrix", help="boot-test profile x firmware x medium cases over libvirt hosts")
-    p.add_argument("matrix", help="matrix YAML (see vm/matrix-example.yaml)")
+    p = _command(sub, "matrix", "boot-test profile x firmware x medium cases over libvirt hosts",
+                 "Run every case of a matrix file (profiles with optional set:, firmware:, "
+                 "medium:, exclude:, hosts:): each profile is remastered once per medium, the "
+                 "cases are queued over the hosts, and one junit.xml plus one summary table "
+                 "(also summary.txt) come out. Exit 0 when every case passed, else 1.",
+                 ["kickgen matrix matrix.yaml",
+                  "kickgen matrix matrix.yaml --connect qemu:///system "
+                  "--connect qemu+ssh://root@b/system --parallel 2"])
+    p.add_argument("matrix", metavar="MATRIX.yaml", help="the matrix file (see vm/matrix-example.yaml)")
     p.add_argument("--connect", action="append", metavar="URI", default=[],
-                   help="libvirt URI to spread cases over (repeatable; overrides hosts: in the file)")
+                   help="libvirt URI to spread cases over (repeatable; replaces hosts: in the file)")
     p.add_argument("--parallel", type=int, metavar="N", help="cases at once per host (overrides the file)")
-    p.add_argument("--artifacts", metavar="DIR", help="default: build/matrix/<timestamp>")
-    p.add_argument("--accel", choices=("auto", "kvm", "tcg"), default="auto")
-    p.add_argument("--quiet", action="store_true", help="no live progress display")
-    p.set_defaults(func=_cmd_matrix)
+    _add_artifacts(p, "matrix/<timestamp>")
+    _add_accel(p)
+    p.set_defaults(func=_cmd_matrix, uses_libvirt=True)
 
 
 def _cmd_matrix(args: argparse.Namespace) -> int:
     from contextlib import nullcontext
-    from pathlib import Path
 
     from kickgen.pipeline import run_matrix
-    from kickgen.vm.matrix import load_matrix, summary_table
     from kickgen.progress import LiveProgress
+    from kickgen.vm import load_matrix, summary_table
 
-    _sigterm_as_interrupt()
     plan = load_matrix(Path(args.matrix), connect=args.connect, parallel=args.parallel)
     display = nullcontext() if args.quiet else LiveProgress()
     with display as live:
@@ -353,68 +552,40 @@ def _cmd_matrix(args: argparse.Namespace) -> int:
     return outcome.exit_code
 
 
-# --- check-offline (air-gapped media) -------------------------------------------------------
+# --- standin (stand-in CentOS 6.5 media; a test tool) -----------------------------------------
 
-def _add_check_offline(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "check-offline",
-        help="prove that the base media plus the embedded RPMs hold everything the kickstart installs")
-    p.add_argument("profile", nargs="?", help="profile name or path (rendered to get the kickstart)")
-    p.add_argument("--base", required=True, metavar="BASE.iso", help="the base install media")
-    p.add_argument("--embed", action="append", default=[], metavar="REPO=PATH",
-                   help="an RPM folder or file to carry as repo REPO (repeatable; adds to the "
-                        "profile's media.embed)")
-    p.add_argument("--kickstart", metavar="KS", help="check this kickstart file instead of "
-                   "rendering PROFILE")
-    _add_overrides(p)
-    p.set_defaults(func=_cmd_check_offline)
+def _add_standin(sub: argparse._SubParsersAction) -> None:
+    p = _command(sub, "standin", "build stand-in CentOS 6.5 install media (Debian kernel, busybox installer)",
+                 "Build a look-alike of CentOS 6.5 install media from Debian packages, without "
+                 "root: the 6.5 file set and boot configs, a Debian kernel and a busybox "
+                 "installer that follows anaconda 13.21 where kickgen depends on it. For tests "
+                 "and the demo when no real media is at hand. Images are cached under "
+                 "$KICKGEN_CACHE_DIR/standin (else $XDG_CACHE_HOME/kickgen/standin, else "
+                 "~/.cache/kickgen/standin), named by a hash of every input.",
+                 ["kickgen standin -o standin-dvd.iso",
+                  "kickgen standin --variant minimal -o standin-minimal.iso --no-cache"])
+    p.add_argument("--variant", choices=("dvd", "minimal"), default="dvd",
+                   help="dvd: BIOS + UEFI (EFI/, images/efiboot.img); minimal: BIOS only (default: dvd)")
+    p.add_argument("-o", "--output", metavar="ISO", help="also write the image here (default: only the cache)")
+    p.add_argument("--no-cache", action="store_true", help="rebuild even when the cache has it")
+    p.set_defaults(func=_cmd_standin)
 
 
-def _cmd_check_offline(args: argparse.Namespace) -> int:
-    from pathlib import Path
+def _cmd_standin(args: argparse.Namespace) -> int:
+    import time
 
-    from kickgen.core.errors import UsageError
-    from kickgen.offline.check import check_offline
+    from kickgen.standin.builder import build_standin
 
-    embed: dict[str, list[Path]] = {}
-    if args.kickstart:
-        try:
-            text = Path(args.kickstart).read_text()
-        except OSError as exc:
-            raise UsageError(f"{args.kickstart}: cannot read kickstart: {exc.strerror}") from None
-    elif args.profile:
-        from kickgen.profile.loader import load_profile
-        from kickgen.kickstart.render import render_kickstart
-
-        profile = load_profile(args.profile, args.overrides)
-        text = render_kickstart(profile).text
-        for repo, paths in dict(getattr(profile.media, "embed", None) or {}).items():
-            embed[repo] = [Path(p) for p in paths]
-    else:
-        raise UsageError("check-offline needs a PROFILE or --kickstart KS")
-    for item in args.embed:
-        repo, sep, path = item.partition("=")
-        if not sep or not repo or not path:
-            raise UsageError(f"--embed {item}: expected REPO=PATH")
-        embed.setdefault(repo, []).append(Path(path))
-    if not embed:
-        raise UsageError("nothing to check: the profile has no media.embed and no --embed given")
-    result = check_offline(text, Path(args.base), embed)
-    for repo, count in result.repos:
-        print(f"repo {repo}: {count} package{'' if count == 1 else 's'}")
-    print(f"embedded: {len(result.embedded.manifest)} RPMs, "
-          f"{result.embedded.size_added / 2**20:.1f} MiB added to the ISO")
-    for note in result.report.notes:
-        print(f"note: {note}")
-    report = result.report
-    print(f"resolved: {len(report.selected)} packages would be installed")
-    for missing in report.missing:
-        print(f"MISSING: {missing}")
-    report.require_complete()
-    print("offline set complete")
+    started = time.monotonic()
+    iso = build_standin(args.variant, Path(args.output) if args.output else None, cache=not args.no_cache)
+    if not args.quiet:
+        size_mib = iso.stat().st_size / 2**20
+        print(f"kickgen: stand-in {args.variant} media {iso} ({size_mib:.1f} MiB) "
+              f"in {time.monotonic() - started:.1f} s")
     return 0
 
 
+# --- the parser and main ----------------------------------------------------------------------
 
 # In pipeline order, as `kickgen --help` lists them.
 COMMANDS = [_add_profiles, _add_show, _add_render, _add_validate, _add_check_offline, _add_iso,
@@ -423,13 +594,46 @@ COMMANDS = [_add_profiles, _add_show, _add_render, _add_validate, _add_check_off
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="kickgen", description="YAML profiles -> EL6 kickstarts -> remastered CentOS 6.5 media, boot-tested under libvirt.")
+        prog="kickgen",
+        description="YAML profiles -> EL6 kickstarts -> remastered CentOS 6.5 media, boot-tested under libvirt.",
+        epilog="examples:\n  kickgen profiles\n  kickgen render centos65-docker -o ks.cfg\n"
+               "  kickgen iso centos65-docker --base CentOS-6.5-x86_64-bin-DVD1.iso -o centos65-ks.iso\n"
+               "  kickgen boot-test centos65-docker centos65-ks.iso\n\n"
+               "`kickgen COMMAND --help` describes a command; docs/kickgen-COMMAND.md has its manual.",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"kickgen {__version__}")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    parser.add_argument("--debug", action="store_true", default=False, help=DEBUG_HELP)
+    parser.add_argument("-q", "--quiet", action="store_true", default=False, help=QUIET_HELP)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in COMMANDS:
         add(sub)
     return parser
+
+
+def subcommands(parser: argparse.ArgumentParser | None = None) -> dict[str, argparse.ArgumentParser]:
+    """Command name -> its subparser, in `kickgen --help` order."""
+    parser = parser or build_parser()
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return dict(action.choices)
+
+
+def _silence_libvirt_errors() -> None:
+    """libvirt prints every error to stderr unless a handler takes them; kickgen reports its own."""
+    import libvirt
+
+    libvirt.registerErrorHandler(lambda _ctx, _err: None, None)
+
+
+def _interrupt(_signum, _frame) -> None:
+    raise KeyboardInterrupt
+
+
+def _signals_as_interrupt() -> dict[int, object]:
+    """SIGTERM and SIGHUP unwind like Ctrl-C, so every command's cleanup (temp files, domains,
+    volumes) runs. Returns the previous handlers; only the main thread may set handlers."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    return {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -437,7 +641,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)  # argparse exits 2 on a usage error, as we want
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
+    previous = _signals_as_interrupt()
     try:
+        if getattr(args, "uses_libvirt", False):
+            _silence_libvirt_errors()
         return int(args.func(args) or 0)
     except KickgenError as exc:
         if args.debug:
@@ -450,6 +657,42 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("kickgen: interrupted", file=sys.stderr)
         return 130
+    finally:
+        for sig, handler in previous.items():   # main() may run inside another program (tests)
+            signal.signal(sig, handler)  # type: ignore[arg-type]
+
+
+# --- the manual pages' generated parts (docs/kickgen-<command>.md; tests/test_cli.py) ----------
+
+def synopsis_text(name: str) -> str:
+    """`kickgen NAME ...` usage, wrapped at 100 columns whatever the terminal."""
+    lines = _usage(subcommands()[name], width=100).splitlines()
+    return "\n".join([lines[0]] + [line.removeprefix(" " * len("usage: ")) for line in lines[1:]])
+
+
+def options_markdown(name: str | None = None) -> str:
+    """One bullet per option of command NAME (or of `kickgen` itself), hidden aliases left out."""
+    p = subcommands()[name] if name else build_parser()
+    lines = []
+    actions = [a for a in p._actions if not a.option_strings] + [a for a in p._actions if a.option_strings]
+    for action in actions:
+        if action.help == argparse.SUPPRESS or isinstance(action, argparse._SubParsersAction):
+            continue
+        metavar = action.metavar or (
+            None if action.nargs == 0
+            else "{" + ",".join(action.choices) + "}" if action.choices else action.dest.upper())
+        if action.option_strings:
+            spelled = ", ".join(f"`{o} {metavar}`" if action.nargs != 0 and metavar else f"`{o}`"
+                                for o in action.option_strings)
+        else:
+            spelled = f"`{metavar}`" + (" (optional)" if action.nargs == "?" else "")
+        text = (action.help or "").replace("%(default)s", str(action.default))
+        if action.choices and "one of" not in text:
+            text = f"one of {', '.join(action.choices)}; {text}" if text else f"one of {', '.join(action.choices)}"
+        if action.required:
+            text += " (required)"
+        lines.append(f"- {spelled}: {text}")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

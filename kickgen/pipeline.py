@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import queue
 import threading
 import time
@@ -17,21 +16,31 @@ from pathlib import Path
 from kickgen.core.atomic import write_text
 from kickgen.core.errors import KickgenError, UsageError
 from kickgen.core.resources import artifacts_dir
-from kickgen.kickstart.render import render_kickstart
+from kickgen.kickstart.render import render_kickstart, reproducible_salt
 from kickgen.kickstart.validate import validate_kickstart
 from kickgen.media.remaster import ExtraFile, Progress, RemasterRequest, RemasterResult, remaster
-from kickgen.profile.loader import Profile, load_profile
+from kickgen.profile import Profile, load_profile
 from kickgen.vm.harness import ProgressFn, boot_test
-from kickgen.vm.matrix import (USB_OVERRIDES, Case, CaseOutcome, Host, MatrixOutcome, MatrixPlan,
-                               ProfileEntry, slug, summary_table)
+from kickgen.vm.matrix import (
+    USB_OVERRIDES,
+    Case,
+    CaseOutcome,
+    Host,
+    MatrixOutcome,
+    MatrixPlan,
+    ProfileEntry,
+    slug,
+    summary_table,
+)
 from kickgen.vm.verdict import JUnitCase, junit_xml
 
 
 def kickstart_for(profile: Profile, media_label: str | None = None) -> str:
-    """The profile's kickstart with a salt derived from the profile: the same profile gives the
-    same bytes, so a remastered ISO is reproducible (no random salt at remaster time).
+    """The profile's kickstart with its reproducible salt (`kickgen.kickstart.reproducible_salt`):
+    the same profile gives the same bytes wherever its file lives, so a remastered ISO is
+    reproducible, and `kickgen render` gives the same text for the same media label.
     `media_label`: the volume ID of the media it goes on (its %pre must not pick that disk)."""
-    salt = hashlib.sha256(repr(profile).encode()).hexdigest()[:16]
+    salt = reproducible_salt(profile, media_label=media_label)
     return render_kickstart(profile, salt=salt, media_label=media_label).text
 
 
@@ -71,14 +80,14 @@ def build_media(profile: Profile, base: Path, output: Path, *, kickstart: str | 
     extras += add
     embedded = None
     if profile.media.embed:                  # offline media: RPMs + repodata under /kickgen/
-        from kickgen.offline.check import embedded_repos_for   # RPM readers: only when needed
+        from kickgen.offline import embedded_repos_for  # RPM readers: only when needed
 
         embedded = embedded_repos_for(profile)
     if embedded is not None:
         extras += [ExtraFile(f.src, f.iso_path) for f in embedded.files]
     if profile.media.offline and offline_check:
         # Offline media must install with what it carries: prove it before writing anything.
-        from kickgen.offline.check import check_offline
+        from kickgen.offline import check_offline
 
         check_offline(text, Path(base), profile.media.embed).report.require_complete()
     request = RemasterRequest(
@@ -110,6 +119,7 @@ def run_matrix(plan: MatrixPlan, *, artifacts: Path | None = None, accel: str = 
             else:
                 out = artifacts / "media" / f"{slug(entry.label)}-{medium}.iso"
                 out.parent.mkdir(parents=True, exist_ok=True)
+                assert plan.base_iso is not None   # load_matrix requires it for cases without an iso
                 made = build_media(profile, plan.base_iso, out)
                 prepared[entry, medium] = (profile, made.output, made.ks_sha256)
         except KickgenError as exc:

@@ -6,10 +6,18 @@
 #                  expectations (kernel-ml-aufs, aufs, Storage Driver: aufs). Set NETWORK=default
 #                  (a libvirt network) so %post reaches the mirrors.
 # Extra arguments after `--` go to `kickgen boot-test` (e.g. -- --firmware uefi --keep).
+# Everything it writes goes under ./kickgen-artifacts/demo of the folder it is run from (the
+# stand-in media itself is cached under the user's cache folder, see docs/files.md).
 set -euo pipefail
-cd "$(dirname "$0")/.."
-KG=.venv/bin/kickgen
-OUT=build/demo
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+if [[ -x $ROOT/.venv/bin/kickgen ]]; then
+    KG=$ROOT/.venv/bin/kickgen
+    PY=$ROOT/.venv/bin/python
+else                                   # kickgen installed some other way (pip install .)
+    KG=kickgen
+    PY=python3
+fi
+OUT=kickgen-artifacts/demo
 iso=""
 while (($#)); do
     case $1 in
@@ -27,7 +35,7 @@ if [[ -z $iso ]]; then
     expectations="STAND-IN expectations: Debian kernel release, no aufs, stand-in docker-io with Storage Driver vfs (not the real CentOS ones)"
     step 1/4 "building the stand-in CentOS 6.5 DVD (no real media here)"
     SECONDS=0
-    $KG standin --variant dvd -o "$OUT/base.iso"
+    "$KG" standin --variant dvd -o "$OUT/base.iso"
     took[standin]=$SECONDS
     base=$OUT/base.iso
 else
@@ -41,12 +49,12 @@ echo "demo: profile $profile; $expectations"
 
 step 2/4 "rendering $profile -> $OUT/ks.cfg (validated)"
 SECONDS=0
-$KG render "$profile" -o "$OUT/ks.cfg"
+"$KG" render "$profile" -o "$OUT/ks.cfg"
 took[render]=$SECONDS
 
 step 3/4 "remastering $base -> $OUT/$profile.iso"
 SECONDS=0
-$KG iso "$profile" --base "$base" -o "$OUT/$profile.iso"
+"$KG" iso "$profile" --base "$base" -o "$OUT/$profile.iso"
 took[remaster]=$SECONDS
 
 step 4/4 "boot test under libvirt: install, boot, check the first-boot report"
@@ -55,11 +63,11 @@ rm -rf "$artifacts"
 network=()
 [[ -n ${NETWORK:-} ]] && network=(--network "$NETWORK")
 # the report must carry the checksum of the kickstart that is on the remastered ISO
-ks_sha256=$(.venv/bin/python -c 'import json, sys; print(json.load(open(sys.argv[1]))["kickstart_sha256"])' \
+ks_sha256=$("$PY" -c 'import json, sys; print(json.load(open(sys.argv[1]))["kickstart_sha256"])' \
     "$OUT/$profile.iso.json")
 SECONDS=0
 rc=0
-$KG boot-test "$OUT/$profile.iso" --profile "$profile" --ks-sha256 "$ks_sha256" --artifacts "$artifacts" \
+"$KG" boot-test "$profile" "$OUT/$profile.iso" --ks-sha256 "$ks_sha256" --artifacts "$artifacts" \
     "${network[@]}" "$@" || rc=$?
 took[boot-test]=$SECONDS
 

@@ -29,7 +29,7 @@ stamp=.venv/.kickgen-installed
 if [[ ! -f $stamp || pyproject.toml -nt $stamp ]]; then
     echo "setup: installing kickgen into .venv"
     .venv/bin/pip install -q --upgrade pip
-    .venv/bin/pip install -q -e '.[test]'
+    .venv/bin/pip install -q -e '.[dev]'     # dev: test + lint (ruff, mypy)
     touch "$stamp"
 fi
 echo "setup: ok"

@@ -6,6 +6,11 @@ from pathlib import Path
 
 import pytest
 
+# Fixture modules shared by several test modules, registered once here so that each session
+# fixture is built once per run. Test modules import only their plain helpers from them: a
+# fixture imported by name into a module becomes that module's own copy, built again there.
+pytest_plugins = ["offline_fixtures", "remaster_fixtures"]
+
 
 # --- stand-in media (kickgen/standin.py) -------------------------------------------------------
 

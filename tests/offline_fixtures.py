@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from kickgen.offline.rpm import Capability, PackageFile, RpmPackage
 from kickgen.offline.repodata import write_repodata
+from kickgen.offline.rpm import Capability, PackageFile, RpmPackage
 
 
 @dataclass(frozen=True)
@@ -147,7 +147,7 @@ def base_packages() -> list[RpmPackage]:
                                 Capability("device-mapper-event", "GE", "0", dm),
                                 Capability("/bin/sh"))),
         _base_package("yum", "3.2.29", "40.el6.centos", arch="noarch"),
-        # what anaconda forces into every install (kickgen.offline.INSTALLER_FORCED)
+        # what anaconda forces into every install (kickgen.offline.requests.INSTALLER_FORCED)
         _base_package("grub", "0.97", "83.el6", requires=(Capability("/bin/sh"),)),
         _base_package("e2fsprogs", "1.41.12", "18.el6"),
         _base_package("dosfstools", "3.0.9", "4.el6"),

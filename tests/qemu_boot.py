@@ -18,9 +18,10 @@ import re
 import shutil
 import subprocess
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Sequence
+from typing import Literal
 
 QEMU = "qemu-system-x86_64"
 OVMF_DIR = Path("/usr/share/OVMF")

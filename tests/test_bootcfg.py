@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from kickgen.core.errors import MediaError, UsageError
 from kickgen.media import bootcfg
 from kickgen.media.bootcfg import BootEdit
-from kickgen.core.errors import MediaError, UsageError
 
 GOLDEN = Path(__file__).parent / "golden" / "bootcfg"
 INPUTS = GOLDEN / "inputs"

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from kickgen.cli import main
-from kickgen.vm.console import (SerialTail, find_report, match_failure, parse_report)
 from kickgen.core.errors import HarnessError
+from kickgen.profile import load_profile
+from kickgen.vm.console import SerialTail, find_report, match_failure, parse_report
 from kickgen.vm.domain import DomainSpec, render_domain_xml
-from kickgen.profile.loader import load_profile
-from kickgen.vm.verdict import check_expectations, junit_xml, JUnitCase
+from kickgen.vm.verdict import JUnitCase, check_expectations, junit_xml
 
 GOLDEN = Path(__file__).parent / "golden" / "domain"
 

@@ -13,11 +13,11 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from harness_fakes import fake_installer_iso, fake_system_iso
+from kickgen.profile import load_profile
 from kickgen.vm import host as vmhost
-from paths import TEST_WORK as BUILD_DIR
 from kickgen.vm.harness import boot_test
-from kickgen.profile.loader import load_profile
 from libvirt_checks import assert_nothing_left, is_png
+from paths import TEST_WORK as BUILD_DIR
 
 pytestmark = pytest.mark.vm
 SMALL = ["vm.disk_gb=1", "vm.memory_mb=512", "vm.timeout_install=180", "vm.timeout_boot=180",

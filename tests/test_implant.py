@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from kickgen.media import implant
-from remaster_fixtures import checkisomd5, make_tree, run, tiny_hybrid, tiny_plain, xorriso_plain  # noqa: F401
+from remaster_fixtures import checkisomd5, run, xorriso_plain
 
 BASES = ["standin_dvd", "standin_minimal", "tiny_hybrid", "tiny_plain"]
 

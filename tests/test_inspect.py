@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from kickgen.core.errors import MediaError
-from kickgen.media.inspect import inspect_image
-from kickgen.profile.loader import load_profile
-from kickgen.media.remaster import RemasterRequest, remaster
 from kickgen.kickstart.render import render_kickstart
-from remaster_fixtures import checkisomd5, run, tiny_hybrid, tiny_plain, xorriso_report  # noqa: F401
+from kickgen.media.inspect import inspect_image
+from kickgen.media.remaster import RemasterRequest, remaster
+from kickgen.profile import load_profile
+from remaster_fixtures import checkisomd5, run, xorriso_report
 
 KICKGEN = Path(sys.executable).parent / "kickgen"
 

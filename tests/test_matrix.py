@@ -10,11 +10,12 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from harness_fakes import fake_installer_iso, fake_system_iso
-from kickgen.vm import host as vmhost
-from paths import PROJECT_ROOT, TEST_WORK as BUILD_DIR
 from kickgen.cli import main
 from kickgen.core.errors import UsageError
+from kickgen.vm import host as vmhost
 from kickgen.vm.matrix import load_matrix
+from paths import PROJECT_ROOT
+from paths import TEST_WORK as BUILD_DIR
 
 
 def _write(tmp_path, text: str):

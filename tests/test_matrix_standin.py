@@ -18,7 +18,6 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from kickgen.cli import main
-from offline_fixtures import mission_rpms  # noqa: F401 (fixture)
 from test_offline_standin import offline_profile
 
 pytestmark = pytest.mark.vm
@@ -62,7 +61,8 @@ def test_mission_matrix_on_the_strict_standin(standin_dvd, mission_rpms, tmp_pat
             assert checks["untouched:sdb"]["passed"], case
         else:
             # the drive stayed first in the boot order; the install ejected the disc
-            assert "kickgen-standin: ejecting /dev/sr0" in (folder / "install-serial.log").read_text(errors="replace"), case
+            install_log = (folder / "install-serial.log").read_text(errors="replace")
+            assert "kickgen-standin: ejecting /dev/sr0" in install_log, case
             drive = ET.parse(folder / "boot-domain.xml").getroot().find("devices/disk[@device='cdrom']")
             assert drive.find("boot").get("order") == "1" and drive.find("target").get("tray") == "open", case
             assert "installer starting" not in (folder / "boot-serial.log").read_text(errors="replace"), case

@@ -5,12 +5,13 @@ from __future__ import annotations
 import textwrap
 
 import pytest
-from offline_fixtures import (MISSION_KICKSTART, base_repo, mission_copy,  # noqa: F401  (fixtures)
-                              mission_rpms)
 
 from kickgen.core.errors import ValidationError
-from kickgen.offline.check import Request, check_closure, collect_embedded, requested_packages
+from kickgen.offline.closure import check_closure
+from kickgen.offline.embed import collect_embedded
 from kickgen.offline.repodata import read_repodata_dir
+from kickgen.offline.requests import Request, requested_packages
+from offline_fixtures import MISSION_KICKSTART
 
 KS_HEAD = "install\ncdrom\nlang en_US.UTF-8\nkeyboard us\nrootpw --iscrypted $6$x$y\n" \
           "timezone UTC\nbootloader --location=mbr\nclearpart --all\nautopart\npoweroff\n"

@@ -8,12 +8,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from offline_fixtures import (MISSION_KICKSTART, Spec, base_iso, base_repo,  # noqa: F401
-                              build_rpm, mission_copy, mission_rpms)
 
 from kickgen.core.errors import MediaError, ProfileError
-from kickgen.offline.check import check_offline, collect_embedded, read_iso_repodata
+from kickgen.offline.check import check_offline, read_iso_repodata
+from kickgen.offline.embed import collect_embedded
 from kickgen.offline.repodata import read_repodata_dir
+from offline_fixtures import MISSION_KICKSTART, Spec, build_rpm
 
 
 def _embed(folders):
@@ -84,7 +84,12 @@ def test_unreadable_rpm_in_a_folder_is_named(mission_copy):
 
 @pytest.mark.parametrize(("name", "make", "message"), [
     ("bad/name", lambda d: d, r"media\.embed\.bad/name: a repo name is letters"),
-    ("repodata", lambda d: d, r"media\.embed\.repodata: a repo name"),
+    # the names kickgen.core.el6 reserves, with the profile's wording
+    ("repodata", lambda d: d, r"media\.embed\.repodata: 'repodata' is reserved \(used by kickgen\); "
+                              r"choose another repo name"),
+    ("media", lambda d: d, r"media\.embed\.media: 'media' is reserved \(used by kickgen\)"),
+    ("base", lambda d: d, r"media\.embed\.base: 'base' is reserved \(the install media's own "
+                          r"repository\)"),
     ("epel", lambda d: d / "absent", r"media\.embed\.epel: .*/absent does not exist"),
     ("epel", lambda d: d / "empty", r"media\.embed\.epel: no binary \.rpm files in .*/empty"),
     ("epel", lambda d: d / "notes.txt", r"media\.embed\.epel: .*/notes\.txt is not an \.rpm file"),
@@ -117,7 +122,7 @@ def _kickgen(*args: str) -> subprocess.CompletedProcess:
 def test_cli_check_offline_complete(base_iso, mission_rpms, tmp_path):
     ks = tmp_path / "mission.cfg"
     ks.write_text(MISSION_KICKSTART)
-    result = _kickgen("check-offline", "--kickstart", str(ks), "--base", str(base_iso),
+    result = _kickgen("check-offline", "--ks", str(ks), "--base", str(base_iso),
                       *[f"--embed={name}={path}" for name, path in mission_rpms.items()])
     assert result.returncode == 0, result.stderr
     assert "repo epel: 5 packages" in result.stdout
@@ -129,7 +134,7 @@ def test_cli_check_offline_names_the_missing_package(base_iso, mission_copy, tmp
     (mission_copy["epel"] / "lua-lxc-1.0.8-1.el6.x86_64.rpm").unlink()
     ks = tmp_path / "mission.cfg"
     ks.write_text(MISSION_KICKSTART)
-    result = _kickgen("check-offline", "--kickstart", str(ks), "--base", str(base_iso),
+    result = _kickgen("check-offline", "--ks", str(ks), "--base", str(base_iso),
                       *[f"--embed={name}={path}" for name, path in mission_copy.items()])
     assert result.returncode == 1
     assert "MISSING: lua-lxc (needed by lxc-1.0.8-1.el6.x86_64 from repo 'epel')" in result.stdout
@@ -142,10 +147,10 @@ def test_cli_check_offline_names_the_missing_package(base_iso, mission_copy, tmp
 def test_cli_check_offline_usage_errors(base_iso, tmp_path):
     ks = tmp_path / "mission.cfg"
     ks.write_text(MISSION_KICKSTART)
-    result = _kickgen("check-offline", "--kickstart", str(ks), "--base", str(base_iso))
+    result = _kickgen("check-offline", "--ks", str(ks), "--base", str(base_iso))
     assert result.returncode == 2
     assert "nothing to check" in result.stderr
-    result = _kickgen("check-offline", "--kickstart", str(ks), "--base", str(base_iso),
+    result = _kickgen("check-offline", "--ks", str(ks), "--base", str(base_iso),
                       "--embed", "no-equals-sign")
     assert result.returncode == 2
     assert "--embed no-equals-sign: expected REPO=PATH" in result.stderr

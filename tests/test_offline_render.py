@@ -10,19 +10,18 @@ import sys
 from pathlib import Path
 
 import pytest
-from offline_fixtures import (base_iso, base_packages, base_repo,  # noqa: F401  (fixtures)
-                              make_base_iso, mission_copy, mission_rpms, BASE_COMPS)
 
-from kickgen.profile.search import shipped_dir
 from kickgen.core.errors import ProfileError, TemplateError, ValidationError
-from kickgen.kickstart.render import offline_repos
-from kickgen.offline.check import check_offline, embedded_repos_for, requested_packages
-from kickgen.profile.loader import FrozenMapping, load_profile
-from kickgen.kickstart.render import render_kickstart
+from kickgen.kickstart.render import offline_repos, render_kickstart
+from kickgen.kickstart.validate import _split, check_kickstart
+from kickgen.offline import check_offline, embedded_repos_for
 from kickgen.offline.repodata import write_repodata
+from kickgen.offline.requests import requested_packages
+from kickgen.profile import FrozenMapping, load_profile
+from kickgen.profile.search import shipped_dir
+from offline_fixtures import BASE_COMPS, base_packages, make_base_iso
 
 PROFILES_DIR = shipped_dir()
-from kickgen.kickstart.validate import _split, check_kickstart
 
 OFFLINE = "centos65-docker-offline"
 REPOS = ("aufs-kernel", "epel", "updates")
@@ -91,7 +90,7 @@ def test_media_copy_precedes_every_chroot_script(text):
             for args, _ in posts]
     assert logs == ["copy-ks", "media", "repos", "aufs-kernel", "epel", "docker", "report",
                     "repos-final", "media-release"]
-    nochroot = [log for log, (args, _) in zip(logs, posts) if "--nochroot" in args]
+    nochroot = [log for log, (args, _) in zip(logs, posts, strict=True) if "--nochroot" in args]
     assert nochroot == ["copy-ks", "media", "media-release"]
     first_chroot = next(i for i, (args, _) in enumerate(posts) if "--nochroot" not in args)
     media = logs.index("media")

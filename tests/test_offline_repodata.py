@@ -12,11 +12,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from offline_fixtures import BASE_COMPS, base_packages, mission_rpms  # noqa: F401  (fixture)
 
 from kickgen.core.errors import MediaError
-from kickgen.offline.rpm import read_rpm
 from kickgen.offline.repodata import read_repodata_dir, render_repodata, write_repodata
+from kickgen.offline.rpm import read_rpm
+from offline_fixtures import BASE_COMPS, base_packages
 
 REPOMD_RECORD = re.compile(r'<data type="(\w+)">\s*<checksum type="sha256">(\w+)</checksum>\s*'
                            r'(?:<open-checksum type="sha256">(\w+)</open-checksum>\s*)?'
@@ -163,3 +163,82 @@ def test_damaged_metadata_is_detected(epel_repo):
 def test_folder_without_repodata_is_named(tmp_path):
     with pytest.raises(MediaError, match=rf"{tmp_path}: no repodata/repomd\.xml"):
         read_repodata_dir(tmp_path)
+
+
+def test_timestamp_is_the_callers_epoch(mission_rpms):
+    packages = _packages(mission_rpms["epel"])
+    repomd = dict(render_repodata(packages, comps=BASE_COMPS, timestamp=1234567890))[
+        "repodata/repomd.xml"].decode()
+    assert "<revision>1234567890</revision>" in repomd
+    assert re.findall(r"<timestamp>(\d+)</timestamp>", repomd) == ["1234567890"] * 5
+    newest = max(p.time_build for p in packages)   # the default: the newest build time
+    assert f"<revision>{newest}</revision>" in dict(render_repodata(packages))[
+        "repodata/repomd.xml"].decode()
+
+
+def test_synthetic_packages_read_back_equal(tmp_path):
+    """Packages without RPM files (the stand-in's base repo): every field, requires in order."""
+    written = base_packages()
+    write_repodata(tmp_path, written, comps=BASE_COMPS)
+    key = lambda p: (p.name, p.arch)  # noqa: E731
+    assert sorted(read_repodata_dir(tmp_path).packages, key=key) == sorted(written, key=key)
+    event = next(p for p in read_repodata_dir(tmp_path).packages if p.name == "device-mapper-event")
+    assert [r.name for r in event.requires] == ["device-mapper", "device-mapper-event-libs"]
+
+
+def test_file_kinds_read_back(tmp_path):
+    """Directories and %ghost files keep their type, in primary (/etc/) and in filelists."""
+    import dataclasses
+
+    from kickgen.offline.rpm import PackageFile
+
+    files = (PackageFile("/etc/bash.d", "dir"), PackageFile("/var/log/bash.log", "ghost"),
+             PackageFile("/bin/bash"))
+    write_repodata(tmp_path, [dataclasses.replace(base_packages()[0], files=files)])
+    assert read_repodata_dir(tmp_path).packages[0].files == tuple(sorted(files))
+    primary_only = read_repodata_dir(tmp_path, filelists=False).packages[0].files
+    assert primary_only == (PackageFile("/bin/bash"), PackageFile("/etc/bash.d", "dir"))
+
+def test_control_characters_are_dropped(tmp_path):
+    """XML 1.0 cannot carry them (createrepo_c refuses a package holding them): dropped."""
+    import dataclasses
+
+    package = dataclasses.replace(base_packages()[0], summary="bash\x01 shell\x1f",
+                                  description="line\x0bone\ttab\nnext")
+    write_repodata(tmp_path, [package])
+    read = read_repodata_dir(tmp_path).packages[0]
+    assert (read.summary, read.description) == ("bash shell", "lineone\ttab\nnext")
+
+
+def _dnf(repo: Path, work: Path, *args: str) -> str:
+    """dnf (libsolv + librepo: a reader independent of createrepo_c) on REPO alone."""
+    if shutil.which("dnf") is None:
+        pytest.fail("dnf not found: install the Debian package 'dnf' (make setup)")
+    result = subprocess.run(
+        ["dnf", "-q", "--setopt=reposdir=/dev/null", f"--setopt=cachedir={work / 'cache'}",
+         f"--installroot={work / 'root'}", "--releasever=6", "--disableplugin=*",
+         f"--repofrompath=kg,{repo.as_uri()}", "--repo=kg", *args],
+        capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+@pytest.mark.parametrize("unique_names", [True, False])
+def test_dnf_reads_our_metadata(mission_rpms, tmp_path, unique_names):
+    repo = tmp_path / "epel"
+    shutil.copytree(mission_rpms["epel"], repo)
+    write_repodata(repo, _packages(repo), comps=BASE_COMPS, unique_names=unique_names)
+    listed = _dnf(repo, tmp_path, "repoquery", "--qf", "%{name}-%{epoch}:%{evr}.%{arch} %{location}")
+    assert sorted(listed.split("\n")[:-1]) == [
+        "docker-io-0:1.7.1-2.el6.x86_64 docker-io-1.7.1-2.el6.x86_64.rpm",
+        "epel-release-0:6-8.noarch epel-release-6-8.noarch.rpm",
+        "lua-lxc-0:1.0.8-1.el6.x86_64 lua-lxc-1.0.8-1.el6.x86_64.rpm",
+        "lxc-0:1.0.8-1.el6.x86_64 lxc-1.0.8-1.el6.x86_64.rpm",
+        "lxc-libs-0:1.0.8-1.el6.x86_64 lxc-libs-1.0.8-1.el6.x86_64.rpm"]
+    assert "device-mapper-libs >= 1.02.90-1" in _dnf(repo, tmp_path, "repoquery", "--requires",
+                                                      "docker-io").splitlines()
+    # a path only filelists.xml lists (primary keeps */bin/* and /etc/* only)
+    assert _dnf(repo, tmp_path, "repoquery", "--qf", "%{name}", "--whatprovides",
+                "/usr/lib64/liblxc.so.1").split() == ["lxc-libs"]
+    core = _dnf(repo, tmp_path, "group", "info", "core")
+    assert "Group: Core" in core and "dracut" in core

@@ -6,10 +6,10 @@ import hashlib
 import subprocess
 
 import pytest
-from offline_fixtures import Spec, build_rpm, mission_rpms  # noqa: F401  (fixture)
 
 from kickgen.core.errors import MediaError
 from kickgen.offline.rpm import Capability, compare_evr, read_rpm, rpmvercmp, satisfies
+from offline_fixtures import Spec, build_rpm
 
 
 def _rpm_query(path, fmt: str) -> str:

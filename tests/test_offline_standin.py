@@ -12,16 +12,18 @@ before writing anything.
 from __future__ import annotations
 
 import dataclasses
+import posixpath
 import re
 import shutil
 import subprocess
 from pathlib import Path
 
-from kickgen.offline.check import (INSTALLER_FORCED, check_offline, collect_embedded,
-                             read_iso_repodata)
-from kickgen.profile.loader import load_profile
+from kickgen.core.el6 import INSTALLED_ROOT, ISO_ROOT, MEDIA_BIND, REPO_ID_PREFIX, OfflineRepo
+from kickgen.offline.check import check_offline, read_iso_repodata
+from kickgen.offline.embed import collect_embedded
+from kickgen.offline.requests import INSTALLER_FORCED
+from kickgen.profile import load_profile
 from kickgen.standin.builder import base_repodata
-from offline_fixtures import mission_copy, mission_rpms  # noqa: F401 (fixtures)
 from test_standin_installer import sh, standin_root  # noqa: F401 (fixture)
 
 KICKGEN = Path(__file__).resolve().parents[1] / ".venv" / "bin" / "kickgen"
@@ -38,19 +40,19 @@ def lay_out_offline_repos(root: Path, folders: dict[str, Path]) -> None:
     /mnt/kickgen/<repo>, the install media at /mnt/kickgen-media, and its repo files."""
     embedded = collect_embedded({repo: [folder] for repo, folder in folders.items()})
     for item in embedded.files:
-        target = root / "mnt" / item.iso_path.lstrip("/")
+        target = root / INSTALLED_ROOT.lstrip("/") / posixpath.relpath(item.iso_path, ISO_ROOT)
         target.parent.mkdir(parents=True, exist_ok=True)
         if isinstance(item.src, Path):
             shutil.copyfile(item.src, target)
         else:
             target.write_bytes(item.src)
     for repo in folders:
-        _repo_file(root, f"kickgen-{repo}", f"file:///mnt/kickgen/{repo}")
-    media = root / "mnt/kickgen-media"
+        _repo_file(root, OfflineRepo(repo).repo_id, OfflineRepo(repo).installed_url)
+    media = root / MEDIA_BIND.lstrip("/")
     for rel, data in base_repodata():
         (media / rel).parent.mkdir(parents=True, exist_ok=True)
         (media / rel).write_bytes(data)
-    _repo_file(root, "kickgen-media", "file:///mnt/kickgen-media", enabled=0)
+    _repo_file(root, f"{REPO_ID_PREFIX}media", f"file://{MEDIA_BIND}", enabled=0)
 
 
 # --- the stand-in yum and repositories (chroot) -------------------------------------------------

@@ -8,16 +8,15 @@ from pathlib import Path
 
 import pytest
 
+from kickgen.core.errors import ProfileError, UsageError
+from kickgen.kickstart.password import root_password_hash
+from kickgen.profile import MediaFile, Profile, list_profiles, load_profile, profile_to_data, reference_markdown
+from kickgen.profile.loader import list_profile_names
+from kickgen.profile.reference import profile_reference
 from kickgen.profile.search import shipped_dir
 from paths import PROJECT_ROOT
 
 PROFILES_DIR = shipped_dir()
-from kickgen.core.errors import ProfileError, UsageError
-from kickgen.kickstart.password import root_password_hash
-from kickgen.profile.loader import (
-    MediaFile, Profile, list_profile_names, load_profile, profile_reference, profile_to_data,
-    reference_markdown,
-)
 
 HASH = "$6$abcdefgh$" + "A" * 86
 SHIPPED = ["centos65-docker", "centos65-docker-offline", "el6-base", "standin-docker"]
@@ -91,7 +90,7 @@ def test_el6_base_is_unattended_without_mission_parts():
     p = load_profile("el6-base")
     assert not (p.aufs_kernel.enabled or p.epel.enabled or p.docker.enabled)
     assert p.network.activate and p.storage.zerombr and p.storage.clearpart == "all"
-    assert p.system.finish in ("reboot", "poweroff", "halt")
+    assert p.system.finish == "reboot"     # the schema allows only finishing commands: check which
     assert "console=ttyS0,115200n8" in p.storage.bootloader.append
 
 
@@ -377,19 +376,6 @@ def test_rootpw_needs_exactly_one_source(tmp_path):
     assert error_of(path) == f"{path}:2:11: system.rootpw: give exactly one of hash, env, file"
 
 
-def test_rootpw_from_env_is_hashed(tmp_path, monkeypatch):
-    from passlib.hash import sha512_crypt
-    path = write(tmp_path, "x.yaml", base(rootpw="{env: KICKGEN_TEST_PW}"))
-    monkeypatch.setenv("KICKGEN_TEST_PW", "s3cret")
-    pw = load_profile(path).system.rootpw
-    assert "s3cret" not in repr(pw)
-    fixed = root_password_hash(pw, salt="saltsalt")
-    assert fixed.startswith("$6$saltsalt$") and sha512_crypt.verify("s3cret", fixed)
-    assert fixed == root_password_hash(pw, salt="saltsalt")          # reproducible
-    one, two = root_password_hash(pw), root_password_hash(pw)        # random salt
-    assert one != two and sha512_crypt.verify("s3cret", one)
-
-
 def test_rootpw_env_missing_names_location(tmp_path, monkeypatch):
     path = write(tmp_path, "x.yaml", base(rootpw="{env: KICKGEN_UNSET_PW}"))
     monkeypatch.delenv("KICKGEN_UNSET_PW", raising=False)
@@ -397,16 +383,6 @@ def test_rootpw_env_missing_names_location(tmp_path, monkeypatch):
         root_password_hash(load_profile(path).system.rootpw)
     assert info.value.message == (f"{path}:3:11: system.rootpw.env: environment variable "
                                   "KICKGEN_UNSET_PW is not set or empty")
-
-
-def test_rootpw_from_file_relative_to_profile(tmp_path):
-    from passlib.hash import sha512_crypt
-    (tmp_path / "secrets").mkdir()
-    (tmp_path / "secrets" / "pw").write_text("filepass\nignored second line\n")
-    path = write(tmp_path, "x.yaml", base(rootpw="{file: secrets/pw}"))
-    pw = load_profile(path).system.rootpw
-    assert pw.file == tmp_path / "secrets" / "pw"
-    assert sha512_crypt.verify("filepass", root_password_hash(pw, salt="abc"))
 
 
 def test_rootpw_file_missing(tmp_path):
@@ -450,15 +426,128 @@ def test_embed_set_paths_relative_to_the_current_folder(tmp_path, monkeypatch):
     assert dict(p.media.embed) == {"updates": (tmp_path / "rpms" / "u", Path("/abs/x.rpm"))}
 
 
-def test_shipped_offline_profile():
+def test_shipped_offline_profile(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     p = load_profile("centos65-docker-offline")
-    rpms = PROFILES_DIR / "rpms"
+    rpms = tmp_path / "rpms"
     assert p.media.offline is True and p.network.activate is False
     assert dict(p.media.embed) == {"aufs-kernel": (rpms / "hop5",), "epel": (rpms / "epel6",),
                                    "updates": (rpms / "updates",)}
     assert p.aufs_kernel.enabled and p.docker.enabled and p.expect.storage_driver == "aufs"
     data = profile_to_data(p)
     assert data["media"]["embed"]["epel"] == [str(rpms / "epel6")]
+
+
+# --- relative paths in a shipped profile: the current folder, never the installed package ------
+
+def embed_paths(profile: Profile) -> set[Path]:
+    return {path for paths in profile.media.embed.values() for path in paths}
+
+
+def test_shipped_profile_paths_resolve_against_the_current_folder(tmp_path, monkeypatch):
+    for folder in (tmp_path / "one", tmp_path / "two"):
+        folder.mkdir()
+        monkeypatch.chdir(folder)
+        by_name = load_profile("centos65-docker-offline")
+        assert embed_paths(by_name) == {folder / "rpms" / r for r in ("hop5", "epel6", "updates")}
+        # given by path it is the same shipped file, with the same rule
+        assert load_profile(PROFILES_DIR / "centos65-docker-offline.yaml") == by_name
+        # negative: nothing resolves inside the package, where no user file can be
+        assert not any(PROFILES_DIR.resolve() in path.parents for path in embed_paths(by_name))
+
+
+def test_copied_profile_paths_resolve_beside_the_copy(tmp_path, monkeypatch):
+    (tmp_path / "site").mkdir()
+    copy = tmp_path / "site" / "offline.yaml"
+    copy.write_text((PROFILES_DIR / "centos65-docker-offline.yaml").read_text())
+    monkeypatch.chdir(tmp_path)
+    assert embed_paths(load_profile(copy)) == {tmp_path / "site" / "rpms" / r
+                                               for r in ("hop5", "epel6", "updates")}
+
+
+def test_extending_a_shipped_profile_mixes_the_two_rules(tmp_path, monkeypatch):
+    """The child's own paths resolve beside the child; those it inherits from the shipped
+    profile resolve against the current folder (as the shipped profile's comment says)."""
+    (tmp_path / "site").mkdir()
+    child = write(tmp_path / "site", "mine.yaml", "extends: centos65-docker-offline\n"
+                  "media:\n  embed:\n    extra: local-rpms\n")
+    monkeypatch.chdir(tmp_path)
+    embed = dict(load_profile(child).media.embed)
+    assert embed["extra"] == (tmp_path / "site" / "local-rpms",)
+    assert embed["epel"] == (tmp_path / "rpms" / "epel6",)
+
+
+def test_the_shipped_profile_says_where_its_paths_resolve():
+    text = (PROFILES_DIR / "centos65-docker-offline.yaml").read_text()
+    assert "taken from the CURRENT folder" in text
+
+
+# --- the search path: current folder, $KICKGEN_PROFILE_PATH, shipped; extends beside first -----
+
+@pytest.fixture
+def search_dirs(tmp_path, monkeypatch):
+    """cwd, two $KICKGEN_PROFILE_PATH folders, all empty; the shipped profiles stay last."""
+    cwd, env1, env2 = (tmp_path / "cwd", tmp_path / "env1", tmp_path / "env2")
+    for folder in (cwd, env1, env2):
+        folder.mkdir()
+    monkeypatch.chdir(cwd)
+    monkeypatch.setenv("KICKGEN_PROFILE_PATH", os.pathsep.join([str(env1), str(env2)]))
+    return cwd, env1, env2
+
+
+def described(folder: Path, text: str, name: str = "el6-base") -> Path:
+    return write(folder, f"{name}.yaml", base().replace("description: test", f"description: {text}"))
+
+
+def origin_of(name: str) -> tuple[str, Path]:
+    found = {f.name: f for f in list_profiles()}[name]
+    return found.origin, found.path
+
+
+def test_search_order_cwd_then_env_then_shipped(search_dirs):
+    cwd, env1, env2 = search_dirs
+    assert origin_of("el6-base") == ("shipped", (PROFILES_DIR / "el6-base.yaml").resolve())
+    described(env2, "from env2")
+    assert load_profile("el6-base").description == "from env2"
+    assert origin_of("el6-base") == ("$KICKGEN_PROFILE_PATH", env2 / "el6-base.yaml")
+    described(env1, "from env1")                       # the path's folders in order
+    assert load_profile("el6-base").description == "from env1"
+    described(cwd, "from cwd")
+    assert load_profile("el6-base").description == "from cwd"
+    assert origin_of("el6-base") == ("current folder", cwd / "el6-base.yaml")
+    # every name once, each with the origin its name resolves to
+    described(env2, "only here", name="site")
+    assert [(f.name, f.origin) for f in list_profiles()] == [
+        ("centos65-docker", "shipped"), ("centos65-docker-offline", "shipped"),
+        ("el6-base", "current folder"), ("site", "$KICKGEN_PROFILE_PATH"), ("standin-docker", "shipped")]
+
+
+def test_extends_looks_beside_the_file_first(search_dirs, tmp_path):
+    cwd, env1, _ = search_dirs
+    described(cwd, "from cwd")
+    described(env1, "from env1")
+    (tmp_path / "site").mkdir()
+    child = write(tmp_path / "site", "child.yaml", "extends: el6-base\nvm: {vcpus: 2}\n")
+    assert load_profile(child).description == "from cwd"       # not beside: the search path
+    described(tmp_path / "site", "beside the child")
+    assert load_profile(child).description == "beside the child"
+    # a shipped profile's own `extends: el6-base` looks beside it (in the package) first
+    shipped_hash = load_profile(PROFILES_DIR / "el6-base.yaml").system.rootpw.hash
+    assert load_profile("el6-base").system.rootpw.hash == HASH != shipped_hash
+    assert load_profile("centos65-docker").system.rootpw.hash == shipped_hash
+
+
+def test_unknown_profile_names_the_search_path_on_one_line(search_dirs):
+    cwd, env1, env2 = search_dirs
+    with pytest.raises(UsageError) as info:
+        load_profile("nope")
+    assert info.value.message == (
+        f"no profile 'nope' (looked in {cwd} (current folder), {env1} ($KICKGEN_PROFILE_PATH), "
+        f"{env2} ($KICKGEN_PROFILE_PATH), {PROFILES_DIR} (shipped))")
+    assert "el6-base" in info.value.hint
+    with pytest.raises(UsageError) as info:
+        load_profile("x/nope.yaml")
+    assert info.value.message == "no profile 'x/nope.yaml' (no such file)"
 
 
 @pytest.mark.parametrize("embed,where,message", [
@@ -509,12 +598,12 @@ def test_volume_id_with_space_refused(tmp_path):
     assert error_of(path).startswith(f"{path}:5:14: media.volume_id: expected a volume ID")
 
 
-# --- the README documents every key ------------------------------------------------------------
+# --- docs/profile.md documents every key -------------------------------------------------------
 
-def test_readme_key_reference_matches_the_schema():
-    readme = (PROJECT_ROOT / "README.md").read_text()
-    assert reference_markdown() in readme, (
-        "README's profile key table is out of date: paste kickgen.profile.reference_markdown()")
+def test_docs_key_reference_matches_the_schema():
+    page = (PROJECT_ROOT / "docs" / "profile.md").read_text()
+    assert reference_markdown() in page, (
+        "docs/profile.md's key table is out of date: run .venv/bin/python docs/update.py")
 
 
 def test_reference_covers_every_contract_key():

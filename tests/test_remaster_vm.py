@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from kickgen.profile.loader import load_profile
-from kickgen.media.remaster import RemasterRequest, remaster
 from kickgen.kickstart.render import render_kickstart
+from kickgen.media.remaster import RemasterRequest, remaster
+from kickgen.profile import load_profile
 from qemu_boot import boot
 from remaster_fixtures import isoinfo_extract, run
 

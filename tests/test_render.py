@@ -14,12 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from kickgen.kickstart.render import TEMPLATES_DIR
-from paths import PROJECT_ROOT
 from kickgen.core.errors import ProfileError, TemplateError
-from kickgen.profile.loader import Profile, load_profile
-from kickgen.kickstart.render import Kickstart, render_kickstart
+from kickgen.kickstart.render import TEMPLATES_DIR, Kickstart, render_kickstart
 from kickgen.kickstart.validate import _split, check_kickstart
+from kickgen.profile import Profile, load_profile
+from paths import PROJECT_ROOT
 
 GOLDEN = Path(__file__).parent / "golden" / "kickstart"
 SALT = "kickgenGolden"

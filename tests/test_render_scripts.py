@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from kickgen.profile.loader import load_profile
 from kickgen.kickstart.render import render_kickstart
 from kickgen.kickstart.validate import _split, shellcheck_path
+from kickgen.profile import load_profile
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="chroot needs root")
 

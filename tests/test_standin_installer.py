@@ -258,7 +258,8 @@ def test_packages_are_named_with_or_without_version(standin_root: Path) -> None:
     result = sh(standin_root, "yum -y -q install kernel-ml-aufs-3.10.5-3.el6 kernel-ml-aufs-devel-3.10.5 && "
                               "rpm -q kernel-ml-aufs-3.10.5 kernel-ml-aufs-devel-3.10.5-3.el6.x86_64")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines() == ["kernel-ml-aufs-3.10.5-3.el6.x86_64", "kernel-ml-aufs-devel-3.10.5-3.el6.x86_64"]
+    assert result.stdout.splitlines() == ["kernel-ml-aufs-3.10.5-3.el6.x86_64",
+                                          "kernel-ml-aufs-devel-3.10.5-3.el6.x86_64"]
     wrong = sh(standin_root, "yum -y install kernel-ml-aufs-3.10.6")
     assert wrong.returncode == 1 and "No package kernel-ml-aufs-3.10.6 available." in wrong.stdout
 

@@ -15,11 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from kickgen.standin import builder as standin
-from paths import PROJECT_ROOT
 from kickgen.core.errors import EnvironmentProblem, UsageError
+from kickgen.standin import builder as standin
 from kickgen.standin.builder import build_standin, collect_inputs
-
+from paths import PROJECT_ROOT
 from qemu_boot import boot
 
 INSTALLER_STARTING = r"kickgen-standin: installer starting \(ks=(?P<ks>[^)]*)\)"
@@ -265,7 +264,7 @@ def test_bad_source_date_epoch_is_refused(monkeypatch):
 def test_unknown_kernel_module_names_the_list_line(tmp_path):
     wanted = tmp_path / "modules.txt"
     wanted.write_text("# comment\nsr_mod\nno_such_module_x\n")
-    version, _ = standin._pick_kernel()
+    version = standin.newest_kernel().release
     with pytest.raises(EnvironmentProblem, match=rf"{wanted}:3: kernel module 'no_such_module_x' not found"):
         standin._resolve_modules(version, wanted)
 

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from paths import PROJECT_ROOT
 from kickgen.core.errors import ValidationError
-from kickgen.profile.loader import load_profile
 from kickgen.kickstart.render import render_kickstart
 from kickgen.kickstart.validate import check_kickstart, validate_kickstart
+from kickgen.profile import load_profile
+from paths import PROJECT_ROOT
 
 KICKGEN = Path(sys.executable).parent / "kickgen"
 HASH = "$6$abcdefgh$" + "A" * 86

@@ -22,8 +22,24 @@ DEFAULT_VOLUME_ID = "CentOS_6.5_Final"
 VOLUME_ID = re.compile(r"[A-Za-z0-9_.+-]{1,32}")
 VOLUME_ID_TEXT = "a volume ID of at most 32 letters, digits and _ . + - (no spaces or colons)"
 
+
+def volume_id_problem(volume_id: str) -> str | None:
+    """What makes VOLUME_ID refuse `volume_id` (None when it is usable), in a few words."""
+    if VOLUME_ID.fullmatch(volume_id):
+        return None
+    return ("is empty" if not volume_id else
+            "is longer than 32 characters" if len(volume_id) > 32 else
+            "contains a space" if " " in volume_id else
+            "contains a colon" if ":" in volume_id else
+            "has characters other than A-Z a-z 0-9 _ . - +")
+
+
 # --- in the installer and in the new system ------------------------------------------------------
 MEDIA_MOUNT = "/mnt/source"            # where the EL6 installer mounts the install media
+SYSIMAGE = "/mnt/sysimage"             # where the installer mounts the new system (%post --nochroot)
+INSTALLER_KS = "/tmp/ks.cfg"           # the kickstart as the installer read it (anaconda's copy)
+KEPT_KS = "/root/kickgen-ks.cfg"       # that copy, kept in the new system for the first-boot report
+YUM_REPOS_DIR = "/etc/yum.repos.d"     # yum's repo files, in the new system
 # In the new system: %post --nochroot copies ISO_ROOT here, and bind-mounts the install media
 # at MEDIA_BIND for the chroot %post scripts (released again by the last %post).
 INSTALLED_ROOT = "/mnt/kickgen"
@@ -41,6 +57,23 @@ BASE_REPO = "base"                     # the install media's own repository
 # Not usable as embedded repo names: the media's own repo, kickgen's media %post, and the
 # metadata folder name itself.
 RESERVED_REPO_NAMES = (BASE_REPO, "media", "repodata")
+
+# --- kickgen's own scripts in the kickstart ------------------------------------------------------
+# The names of the %pre/%post scripts kickgen writes (their logs are ks-pre-<name>.log and
+# ks-post-<name>.log): a profile's scripts.pre/scripts.post may not take them. The templates
+# can only open a script under a name listed here (render.py checks), so the two cannot drift.
+KICKGEN_PRE_SCRIPTS = ("kickgen-disks",)
+KICKGEN_POST_SCRIPTS = ("copy-ks", "media", "repos", "aufs-kernel", "epel", "docker", "report",
+                        "repos-final", "media-release")
+
+# --- the boot entries the remaster adds -----------------------------------------------------------
+# Defaults of the profile's boot.* keys and of a RemasterRequest. `ksdevice=link`: with several
+# NICs the EL6 loader would otherwise stop and ask which one to use.
+BOOT_LABEL = "kickstart"               # the CD entry's label; the USB entry is <label>-usb
+BOOT_ARGS = ("text", "console=tty0", "console=ttyS0,115200n8", "ksdevice=link")
+BOOT_TIMEOUT = 5                       # menu timeout, seconds
+BOOT_ENTRIES = ("cd", "usb")           # which added entry can be the menu default
+BOOT_DEFAULT = "cd"
 
 # --- the boot line ------------------------------------------------------------------------------
 # Arguments with which the EL6 loader picks the kickstart or the install source (it matches

@@ -9,6 +9,7 @@ loader already refused such values with their key path; the filters are the seco
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 import shlex
@@ -18,13 +19,30 @@ from types import TracebackType
 
 import jinja2
 
-from kickgen.core.el6 import (CRYPT_SHA512, DEFAULT_VOLUME_ID, INSTALLED_ROOT, ISO_ROOT, MEDIA_BIND,
-                              MEDIA_MOUNT, MEDIA_OWN_MOUNT, STORAGE_INCLUDE, VOLUME_ID, VOLUME_ID_TEXT,
-                              OfflineRepo)
+from kickgen.core.el6 import (
+    CRYPT_SHA512,
+    DEFAULT_VOLUME_ID,
+    INSTALLED_ROOT,
+    INSTALLER_KS,
+    ISO_ROOT,
+    KEPT_KS,
+    KICKGEN_POST_SCRIPTS,
+    KICKGEN_PRE_SCRIPTS,
+    KS_PATH,
+    MEDIA_BIND,
+    MEDIA_MOUNT,
+    MEDIA_OWN_MOUNT,
+    STORAGE_INCLUDE,
+    SYSIMAGE,
+    VOLUME_ID,
+    VOLUME_ID_TEXT,
+    YUM_REPOS_DIR,
+    OfflineRepo,
+)
 from kickgen.core.errors import TemplateError
 from kickgen.core.resources import package_dir
-from kickgen.kickstart.password import root_password_hash
-from kickgen.profile.loader import Profile
+from kickgen.kickstart.password import root_password_hash, salt_from_public_text
+from kickgen.profile import Profile, RootPassword
 
 MAIN_TEMPLATE = "el6/ks.cfg.j2"
 TEMPLATES_DIR = package_dir("kickgen.kickstart", "templates")
@@ -50,6 +68,35 @@ def _shell_quote(value: object) -> str:
     if _CONTROL.search(text):
         raise UnsafeValue(f"refusing a shell value with a control character or newline: {text!r}")
     return shlex.quote(text)
+
+
+def _shell_single_quoted(value: object) -> str:
+    """Always in single quotes (the layout of kickgen's own printf lines), safe like `sh`."""
+    text = str(value)
+    if _CONTROL.search(text):
+        raise UnsafeValue(f"refusing a shell value with a control character or newline: {text!r}")
+    return "'" + text.replace("'", "'\"'\"'") + "'"
+
+
+_SH_PATH = re.compile(r"/[A-Za-z0-9_./+-]*")
+
+
+def _shell_path(value: object) -> str:
+    """An absolute path that needs no quoting anywhere in a shell line (even inside "...")."""
+    text = str(value)
+    if not _SH_PATH.fullmatch(text):
+        raise UnsafeValue(f"refusing {text!r} as a path in a shell line (letters, digits, _ . / + - only)")
+    return text
+
+
+def _kickgen_script(kind: str, name: str) -> str:
+    """The name of one of kickgen's own scripts, which must be listed in kickgen.core.el6 (the
+    profile loader refuses those names for the profile's scripts: the two lists are one)."""
+    listed = {"pre": KICKGEN_PRE_SCRIPTS, "post": KICKGEN_POST_SCRIPTS}[kind]
+    if name not in listed:
+        raise UnsafeValue(f"kickgen's %{kind} script {name!r} is not in kickgen.core.el6."
+                          f"KICKGEN_{kind.upper()}_SCRIPTS (a profile script could take its name)")
+    return name
 
 
 def _ks_word(value: object) -> str:
@@ -95,26 +142,40 @@ def _environment(templates_dir: Path) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(sh=_shell_quote, ksword=_ks_word, kscomment=_ks_comment, ksbody=_ks_body,
-                       kscrypt=_ks_crypt)
+    env.filters.update(sh=_shell_quote, shq=_shell_single_quoted, shpath=_shell_path, ksword=_ks_word,
+                       kscomment=_ks_comment, ksbody=_ks_body, kscrypt=_ks_crypt)
+    env.globals.update(kickgen_script=_kickgen_script)
     return env
 
 
+MACROS_TEMPLATE = "el6/macros.j2"
+
+
 def _template_position(tb: TracebackType | None, templates_dir: Path) -> str:
-    """The innermost template file:line in a traceback (Jinja maps frames to template lines)."""
-    where = ""
+    """The innermost template file:line in a traceback (Jinja maps frames to template lines).
+    A value that fails inside a shared macro is named where the macro was called, then in the
+    macro: `el6/docker.j2:12 (el6/macros.j2:29)`."""
+    frames = []
     root = str(templates_dir.resolve())
     while tb is not None:
         filename = tb.tb_frame.f_code.co_filename
         if filename.startswith(root):
-            where = f"{Path(filename).relative_to(root)}:{tb.tb_lineno}"
+            frames.append(f"{Path(filename).relative_to(root).as_posix()}:{tb.tb_lineno}")
         tb = tb.tb_next
-    return where or "<template>"
+    if not frames:
+        return "<template>"
+    callers = [f for f in frames if not f.startswith(MACROS_TEMPLATE + ":")]
+    if callers and callers[-1] != frames[-1]:
+        return f"{callers[-1]} ({frames[-1]})"
+    return frames[-1]
 
 
-# Where the offline kickstart finds things (kickgen.core.el6 is the one place that says so).
-_OFFLINE_PATHS = {"media": MEDIA_MOUNT, "iso_root": ISO_ROOT, "installed_root": INSTALLED_ROOT,
-                  "media_bind": MEDIA_BIND, "own_mount": MEDIA_OWN_MOUNT}
+# Where the kickstart finds things, on the media, in the installer and in the new system
+# (kickgen.core.el6 is the one place that says so; templates hard-code none of them).
+_PATHS = {"ks": KS_PATH, "media": MEDIA_MOUNT, "iso_root": ISO_ROOT, "installed_root": INSTALLED_ROOT,
+          "media_bind": MEDIA_BIND, "own_mount": MEDIA_OWN_MOUNT, "sysimage": SYSIMAGE,
+          "installer_ks": INSTALLER_KS, "kept_ks": KEPT_KS, "yum_repos": YUM_REPOS_DIR,
+          "storage_include": STORAGE_INCLUDE}
 
 
 def offline_repos(profile: Profile) -> tuple[OfflineRepo, ...]:
@@ -141,7 +202,7 @@ def render_kickstart(profile: Profile, *, salt: str | None = None, media_label: 
     try:
         template = env.get_template(MAIN_TEMPLATE)
         text = template.render(p=profile, root_hash=root_hash,
-                               offline_repos=offline_repos(profile), paths=_OFFLINE_PATHS,
+                               offline_repos=offline_repos(profile), paths=_PATHS,
                                media_label=label, storage_include=STORAGE_INCLUDE)
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateError(f"{exc.name or exc.filename}:{exc.lineno}: template syntax error: "
@@ -157,3 +218,22 @@ def render_kickstart(profile: Profile, *, salt: str | None = None, media_label: 
         raise TemplateError(f"{where}: {exc}", hint="fix the profile value used there") from None
     return Kickstart(text=text, profile_name=profile.name,
                      sha256=hashlib.sha256(text.encode("utf-8")).hexdigest())
+
+
+# A well-formed `$6$` value that is nobody's hash: it stands in for the password when the
+# kickstart is rendered to derive the salt.
+PLACEHOLDER_HASH = "$6$" + "." * 16 + "$" + "." * 86
+
+
+def reproducible_salt(profile: Profile, *, media_label: str | None = None,
+                      templates_dir: Path | None = None) -> str:
+    """The password salt of reproducible output (`kickgen render`, `kickgen iso`).
+
+    Derived from the kickstart rendered with a placeholder instead of the password hash: it
+    follows every other setting, the profile's name and the media label, but neither where the
+    profile file lives (no paths reach the kickstart) nor the password (a salt derived from the
+    plaintext would let guesses be tested without the 5000 rounds)."""
+    public = dataclasses.replace(profile, system=dataclasses.replace(
+        profile.system, rootpw=RootPassword(hash=PLACEHOLDER_HASH)))
+    text = render_kickstart(public, media_label=media_label, templates_dir=templates_dir).text
+    return salt_from_public_text(text)

@@ -183,8 +183,8 @@ def _el6_rules(commands: list[Command], sections: list[Section], text: str) -> l
                     needs.append((sec.header_line + offset, f"{sec.name} (line {sec.header_line})"))
                     break
     if needs and not activated:
-        line, what = needs[0]
-        problems.append((line, f"EL6 rule: {what} needs the network during the install, but no "
+        first_line, what = needs[0]
+        problems.append((first_line, f"EL6 rule: {what} needs the network during the install, but no "
                                "'network ... --activate' line brings it up"))
 
     # %include: pykickstart runs with followIncludes=False (the host does not have the file),

@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from kickgen.core.el6 import KS_PATH, VOLUME_ID, VOLUME_ID_TEXT, is_source_arg
+from kickgen.core.el6 import BOOT_DEFAULT, KS_PATH, is_source_arg
 from kickgen.core.errors import MediaError, UsageError
 
 MENU_MODULES = ("menu.c32", "vesamenu.c32")
@@ -35,7 +35,7 @@ class BootEdit:
     args: tuple[str, ...]       # installer arguments added beside ks= (and repo=)
     volume_id: str              # used in ks=hd:LABEL=<volume id>:/ks.cfg and repo=hd:LABEL=...
     timeout_s: int              # menu timeout in seconds
-    default: str = "cd"         # "cd" | "usb": which added entry boots by default
+    default: str = BOOT_DEFAULT  # "cd" | "usb" (el6.BOOT_ENTRIES): which added entry boots by default
 
     def __post_init__(self) -> None:
         clash = [a for a in self.args if is_source_arg(a)]

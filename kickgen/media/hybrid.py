@@ -57,19 +57,123 @@ class HybridPlan:
     writes: tuple[tuple[int, bytes], ...]  # (offset, bytes) to write after pycdlib's output
 
 
-def _mbr_partitions(mbr: bytes) -> list[tuple[int, bytes]]:
-    return [(i, mbr[446 + 16 * i: 462 + 16 * i]) for i in range(4)]
+# --- reading the partition tables: the one parser (inspect reports what it returns) ---------------
+
+MBR_TABLE_AT = 446                        # four 16-byte entries, then the 0x55AA signature
+GPT_ENTRY_MIN = 128                       # the smallest entry size the UEFI spec allows
+
+
+@dataclass(frozen=True)
+class Partition:
+    """One used partition entry, as `kickgen inspect` reports it."""
+
+    table: str                            # "MBR" | "GPT"
+    number: int                           # 1-based, as fdisk/gdisk number them
+    type: str                             # MBR type byte as 0xNN, or the GPT type GUID (hex, on-disk order)
+    start: int                            # 512-byte sectors
+    sectors: int
+
+
+@dataclass(frozen=True)
+class MbrEntry:
+    index: int                            # 0..3
+    at: int                               # byte offset of the entry in the MBR
+    type: int
+    start: int                            # 512-byte sectors
+    sectors: int                          # 0 = unused
+    heads: int                            # CHS of the end: heads - 1 and sectors per track
+    track_sectors: int
+
+
+@dataclass(frozen=True)
+class GptHeader:
+    size: int
+    my_lba: int
+    alt_lba: int
+    first: int                            # first and last usable sector
+    last: int
+    entries_lba: int
+    count: int
+    esize: int
+
+    @property
+    def array_bytes(self) -> int:
+        return self.count * self.esize
+
+    @property
+    def backup_entries_lba(self) -> int:
+        """Where the backup array sits: just in front of the backup header."""
+        return self.alt_lba - -(-self.array_bytes // SECTOR)
+
+
+@dataclass(frozen=True)
+class GptEntry:
+    index: int                            # 0-based slot in the array
+    at: int                               # byte offset of the entry in the array
+    type_guid: bytes
+    first: int
+    last: int                             # inclusive
+
+
+def has_mbr(system_area: bytes) -> bool:
+    return len(system_area) >= SECTOR and system_area[510:512] == b"\x55\xaa"
+
+
+def mbr_entries(mbr: bytes) -> list[MbrEntry]:
+    """All four MBR partition entries, used or not."""
+    out = []
+    for i in range(4):
+        at = MBR_TABLE_AT + 16 * i
+        start, count = struct.unpack_from("<II", mbr, at + 8)
+        out.append(MbrEntry(i, at, mbr[at + 4], start, count, mbr[at + 5] + 1, mbr[at + 6] & 0x3F))
+    return out
 
 
 def is_hybrid(system_area: bytes) -> bool:
     """True when the system area holds an MBR with at least one partition."""
-    if len(system_area) < 512 or system_area[510:512] != b"\x55\xaa":
-        return False
-    return any(struct.unpack_from("<I", e, 12)[0] for _, e in _mbr_partitions(system_area))
+    return has_mbr(system_area) and any(e.sectors for e in mbr_entries(system_area))
 
 
 def has_gpt(system_area: bytes) -> bool:
     return system_area[SECTOR:SECTOR + 8] == GPT_SIGNATURE
+
+
+def gpt_header(raw: bytes) -> GptHeader:
+    """The GPT header in `raw` (its first 92 bytes)."""
+    (_sig, _rev, hsize, _crc, _res, my_lba, alt_lba, first, last, _guid, entries_lba, count,
+     esize, _ecrc) = struct.unpack_from("<8sIIIIQQQQ16sQIII", raw)
+    return GptHeader(hsize, my_lba, alt_lba, first, last, entries_lba, count, esize)
+
+
+def gpt_entries(array: bytes, header: GptHeader) -> list[GptEntry]:
+    """The used entries (type GUID not zero) of a GPT entry array; a short array gives those it holds."""
+    out: list[GptEntry] = []
+    if header.esize < GPT_ENTRY_MIN:
+        return out
+    for i in range(header.count):
+        at = i * header.esize
+        if at + header.esize > len(array):
+            break
+        guid = bytes(array[at:at + 16])
+        if guid == bytes(16):
+            continue
+        first, last = struct.unpack_from("<QQ", array, at + 32)
+        out.append(GptEntry(i, at, guid, first, last))
+    return out
+
+
+def partitions(system_area: bytes) -> list[Partition]:
+    """The used MBR partitions and, when there is a GPT, its partitions (primary array)."""
+    if not is_hybrid(system_area):
+        return []
+    out = [Partition("MBR", e.index + 1, f"0x{e.type:02x}", e.start, e.sectors)
+           for e in mbr_entries(system_area) if e.sectors]
+    if has_gpt(system_area):
+        header = gpt_header(system_area[SECTOR:2 * SECTOR])
+        array = system_area[header.entries_lba * SECTOR:header.entries_lba * SECTOR + header.array_bytes]
+        out += [Partition("GPT", e.index + 1, e.type_guid.hex(), e.first, e.last - e.first + 1)
+                for e in gpt_entries(array, header)]
+    return out
 
 
 class _Mapper:
@@ -105,10 +209,9 @@ def _chs(lba: int, heads: int, sectors: int) -> bytes:
 
 
 def _geometry(mbr: bytes) -> tuple[int, int]:
-    for _, e in _mbr_partitions(mbr):
-        head, sec = e[5], e[6] & 0x3F
-        if struct.unpack_from("<I", e, 12)[0] and sec:
-            return head + 1, sec
+    for e in mbr_entries(mbr):
+        if e.sectors and e.track_sectors:
+            return e.heads, e.track_sectors
     return 64, 32
 
 
@@ -129,18 +232,9 @@ def _new_sizes(system_area: bytes, base: Path, old_vol_bytes: int, new_vol_bytes
         return total, total
     need = 0
     if has_gpt(system_area):
-        header = _gpt_header(system_area[SECTOR:2 * SECTOR])
-        need = max(0, old_total - header["entries_lba_backup_guess"] * SECTOR)
+        header = gpt_header(system_area[SECTOR:2 * SECTOR])
+        need = max(0, old_total - header.backup_entries_lba * SECTOR)
     return new_vol_bytes, round_up(new_vol_bytes + need)
-
-
-def _gpt_header(raw: bytes) -> dict[str, int]:
-    (sig, _rev, hsize, _crc, _res, my_lba, alt_lba, first, last, _guid, entries_lba, count,
-     esize, _ecrc) = struct.unpack_from("<8sIIIIQQQQ16sQIII", raw)
-    return {"size": hsize, "my_lba": my_lba, "alt_lba": alt_lba, "first": first, "last": last,
-            "entries_lba": entries_lba, "count": count, "esize": esize,
-            # the backup array sits just in front of the backup header
-            "entries_lba_backup_guess": alt_lba - -(-count * esize // SECTOR)}
 
 
 def _gpt_with(raw_header: bytes, entries: bytes, **fields: int) -> bytes:
@@ -170,13 +264,12 @@ def plan_system_area(base: Path, old_data_end: int, old_vol_bytes: int, new_data
         remap = _Mapper(moves, ImageEnds(old_data_end, old_vol_bytes, old_total),
                         ImageEnds(new_data_end, new_vol_bytes, total))
         heads, sectors = _geometry(bytes(system_area))
-        for i, entry in _mbr_partitions(bytes(system_area)):
-            start, count = struct.unpack_from("<II", entry, 8)
+        for entry in mbr_entries(bytes(system_area)):
+            i, at, start, count = entry.index, entry.at, entry.start, entry.sectors
             if not count or count == 0xFFFFFFFF:
                 continue
             new_start = remap(start, f"MBR partition {i + 1} start")
             new_end = remap(start + count, f"MBR partition {i + 1} end")
-            at = 446 + 16 * i
             if new_start != start:
                 system_area[at + 1:at + 4] = _chs(new_start, heads, sectors)
             if new_end != start + count:
@@ -200,27 +293,25 @@ def plan_system_area(base: Path, old_data_end: int, old_vol_bytes: int, new_data
 
 def _plan_gpt(f, system_area: bytearray, remap: _Mapper) -> list[tuple[int, bytes]]:
     raw = bytes(system_area[SECTOR:2 * SECTOR])
-    h = _gpt_header(raw)
-    array_len = h["count"] * h["esize"]
-    at = h["entries_lba"] * SECTOR
+    h = gpt_header(raw)
+    array_len = h.array_bytes
+    at = h.entries_lba * SECTOR
     if at + array_len > SYSTEM_AREA:
         raise MediaError("hybrid boot record: the primary GPT entry array reaches past the system area")
+    if h.esize < GPT_ENTRY_MIN:
+        raise MediaError(f"hybrid boot record: GPT entries of {h.esize} bytes (at least {GPT_ENTRY_MIN})")
     entries = bytearray(system_area[at:at + array_len])
-    for i in range(h["count"]):
-        e = i * h["esize"]
-        if entries[e:e + 16] == bytes(16):
-            continue
-        first, last = struct.unpack_from("<QQ", entries, e + 32)
-        new_first = remap(first, f"GPT partition {i + 1} start")
-        new_last = remap(last + 1, f"GPT partition {i + 1} end") - 1
-        struct.pack_into("<QQ", entries, e + 32, new_first, new_last)
-    new_alt = remap(h["alt_lba"], "GPT backup header")
-    new_last_usable = remap(h["last"] + 1, "GPT last usable sector") - 1
+    for e in gpt_entries(bytes(entries), h):
+        new_first = remap(e.first, f"GPT partition {e.index + 1} start")
+        new_last = remap(e.last + 1, f"GPT partition {e.index + 1} end") - 1
+        struct.pack_into("<QQ", entries, e.at + 32, new_first, new_last)
+    new_alt = remap(h.alt_lba, "GPT backup header")
+    new_last_usable = remap(h.last + 1, "GPT last usable sector") - 1
     system_area[at:at + array_len] = entries
     system_area[SECTOR:2 * SECTOR] = _gpt_with(raw, bytes(entries), alt_lba=new_alt, last=new_last_usable)
     # Backup: the base's own backup header (or the primary, if the base lacks one) made to point
     # back at LBA 1, with its array just in front of it.
-    f.seek(h["alt_lba"] * SECTOR)
+    f.seek(h.alt_lba * SECTOR)
     backup_raw = f.read(SECTOR)
     if backup_raw[:8] != GPT_SIGNATURE:
         backup_raw = raw

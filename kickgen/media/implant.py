@@ -146,6 +146,7 @@ def digest_fd(fd: int, sums: MediaMd5, *, ready: Callable[[int], int] | None = N
     final = sums.total if ready is None else 0
     while not sums.done:
         if sums.pos >= final:
+            assert ready is not None   # final < total only when ready is given
             final = ready(sums.pos)
         want = min(READ_SIZE, final - sums.pos, sums.total - sums.pos)
         got = os.preadv(fd, [memoryview(buffer)[:want]], sums.pos)

@@ -8,23 +8,15 @@ kickstart at /ks.cfg and whether the implanted media MD5 matches.
 from __future__ import annotations
 
 import hashlib
-import struct
-import tempfile
 from dataclasses import asdict, dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
-from kickgen.media import bootcfg, fatimage, hybrid, implant
+from kickgen.core.el6 import KS_PATH
 from kickgen.core.errors import MediaError
+from kickgen.media import bootcfg, fatimage, hybrid, implant
+from kickgen.media.hybrid import Partition
 from kickgen.media.iso import ElToritoEntry, IsoImage
-
-
-@dataclass(frozen=True)
-class Partition:
-    table: str          # "MBR" | "GPT"
-    number: int
-    type: str           # MBR type byte as 0xNN, or GPT type GUID
-    start: int          # 512-byte sectors
-    sectors: int
+from kickgen.media.layout import efi_image_file, find_boot_layout, has_efi_image_conf
 
 
 @dataclass(frozen=True)
@@ -57,27 +49,6 @@ class ImageInfo:
         return asdict(self)
 
 
-def _partitions(system_area: bytes) -> list[Partition]:
-    out = []
-    if not hybrid.is_hybrid(system_area):
-        return out
-    for i in range(4):
-        e = system_area[446 + 16 * i: 462 + 16 * i]
-        start, count = struct.unpack_from("<II", e, 8)
-        if count:
-            out.append(Partition("MBR", i + 1, f"0x{e[4]:02x}", start, count))
-    if hybrid.has_gpt(system_area):
-        entries_lba, count, esize = struct.unpack_from("<QII", system_area, 512 + 72)
-        base = entries_lba * 512
-        for i in range(count):
-            e = system_area[base + i * esize: base + (i + 1) * esize]
-            if len(e) < 48 or e[:16] == bytes(16):
-                continue
-            first, last = struct.unpack_from("<QQ", e, 32)
-            out.append(Partition("GPT", i + 1, e[:16].hex(), first, last - first + 1))
-    return out
-
-
 def inspect_image(path: Path) -> ImageInfo:
     path = Path(path)
     if not path.is_file():
@@ -85,28 +56,23 @@ def inspect_image(path: Path) -> ImageInfo:
     with IsoImage(path) as image:
         el_torito = image.eltorito()
         entries: list[MenuEntry] = []
-        bios = next((e for e in el_torito if e.platform == "BIOS" and e.path), None)
+        layout = find_boot_layout(image)          # inspect reports what is there, complete or not
         configs: list[tuple[str, str, str]] = []   # (label, kind, text)
-        if bios is not None:
-            cfg = str(PurePosixPath(bios.path).parent / "isolinux.cfg")
-            if image.exists(cfg):
-                configs.append((cfg.lstrip("/"), "isolinux", image.read(cfg).decode("utf-8", "replace")))
-        if image.exists("/EFI/BOOT/BOOTX64.conf"):
-            configs.append(("EFI/BOOT/BOOTX64.conf", "grub",
-                            image.read("/EFI/BOOT/BOOTX64.conf").decode("utf-8", "replace")))
-        uefi = next((e for e in el_torito if e.platform == "UEFI" and e.path), None)
-        if uefi is not None:
-            with tempfile.TemporaryDirectory(prefix="kickgen-inspect-") as tmp:
-                fat = Path(tmp) / "efiboot.img"
-                fat.write_bytes(image.read(uefi.path))
-                inner = "EFI/BOOT/BOOTX64.conf"
-                if fatimage.has_file(fat, inner):
-                    configs.append((f"{uefi.path.lstrip('/')}:{inner}", "grub",
-                                    fatimage.read_file(fat, inner).decode("utf-8", "replace")))
+        if layout.isolinux_cfg is not None:
+            configs.append((layout.isolinux_cfg.lstrip("/"), "isolinux",
+                            image.read(layout.isolinux_cfg).decode("utf-8", "replace")))
+        if layout.efi_conf is not None:
+            configs.append((layout.efi_conf.lstrip("/"), "grub",
+                            image.read(layout.efi_conf).decode("utf-8", "replace")))
+        if layout.efi_image is not None and layout.efi_image_conf is not None:
+            with efi_image_file(image, layout) as fat:
+                if has_efi_image_conf(fat):
+                    configs.append((f"{layout.efi_image.lstrip('/')}:{layout.efi_image_conf}", "grub",
+                                    fatimage.read_file(fat, layout.efi_image_conf).decode("utf-8", "replace")))
         for label, kind, text in configs:
             parsed = bootcfg.isolinux_entries(text) if kind == "isolinux" else bootcfg.grub_legacy_entries(text)
             entries += [MenuEntry(label, e.name, e.kernel, e.ks, e.repo, e.default) for e in parsed]
-        ks_sha = hashlib.sha256(image.read("/ks.cfg")).hexdigest() if image.exists("/ks.cfg") else None
+        ks_sha = hashlib.sha256(image.read(KS_PATH)).hexdigest() if image.exists(KS_PATH) else None
         info_volume_id, volume_bytes = image.volume_id, image.volume_bytes
         catalog = image.boot_catalog_path()
     with open(path, "rb") as f:
@@ -116,7 +82,7 @@ def inspect_image(path: Path) -> ImageInfo:
     md5 = implant.check(path)
     return ImageInfo(path=str(path), size=path.stat().st_size, volume_id=info_volume_id,
                      volume_bytes=volume_bytes, el_torito=tuple(el_torito), boot_catalog=catalog,
-                     hybrid=kind, partitions=tuple(_partitions(system_area)), entries=tuple(entries),
+                     hybrid=kind, partitions=tuple(hybrid.partitions(system_area)), entries=tuple(entries),
                      kickstart_sha256=ks_sha, md5_implanted=md5.implanted, md5_computed=md5.computed,
                      md5_matches=md5.matches)
 

@@ -24,13 +24,33 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 import pycdlib
 from pycdlib import dates as _pycdlib_dates
 from pycdlib.pycdlibexception import PyCdlibException, PyCdlibInternalError, PyCdlibInvalidInput
 
+from kickgen.core.errors import EnvironmentProblem, InternalError, MediaError
 from kickgen.media.blockcopy import Copy
-from kickgen.core.errors import InternalError, MediaError
+
+# The pycdlib releases kickgen is tested with: besides its API, this module uses pycdlib's
+# internals (see `_PYCDLIB_INTERNALS`). pyproject.toml pins the same range (a test checks).
+PYCDLIB_RANGE = ">=1.22,<1.23"
+# What of pycdlib's insides kickgen touches: attributes of an opened PyCdlib, of its parts, and
+# the classes it checks for. `write_fp` reading the base through our `_BaseReader.read` (which
+# then returns `_Span`s) is relied on too; `IsoImage.write` reports it if that ever changes.
+_PYCDLIB_INTERNALS = {
+    "PyCdlib": ("pvd", "joliet_vd", "inodes", "eltorito_boot_catalog", "isohybrid_mbr",
+                "interchange_level"),
+    "PyCdlib.pvd": ("volume_identifier", "space_size", "volume_creation_date"),
+    "Inode": ("linked_records", "boot_info_table", "get_data_length", "extent_location"),
+    "EltoritoEntry": ("get_rba", "inode", "boot_indicator", "boot_media_type", "load_segment",
+                      "sector_count"),
+    "EltoritoBootCatalog": ("validation_entry", "initial_entry", "sections", "dirrecords"),
+    "DirectoryRecord": ("date", "rock_ridge", "children", "inode", "is_dot", "is_dotdot",
+                        "file_identifier"),
+    "dates": ("DirectoryRecordDate",),
+}
 
 SECTOR = 2048
 PLATFORMS = {0x00: "BIOS", 0xEF: "UEFI", 0x01: "PPC", 0x02: "Mac"}
@@ -50,6 +70,47 @@ class ElToritoEntry:
     lba: int
     path: str | None
     boot_info_table: bool
+
+
+def _pycdlib_version() -> str:
+    try:
+        from importlib.metadata import version
+        return version("pycdlib")
+    except Exception:   # noqa: BLE001 - a missing dist-info must not hide the real message
+        return "(unknown version)"
+
+
+def _missing_internals(iso: pycdlib.PyCdlib) -> list[str]:
+    """The `_PYCDLIB_INTERNALS` an opened image lacks ("Owner.name"), [] when all are there."""
+    from pycdlib import dr, eltorito, inode
+    cat = getattr(iso, "eltorito_boot_catalog", None)
+    owners: dict[str, object] = {
+        "PyCdlib": iso, "PyCdlib.pvd": getattr(iso, "pvd", None),
+        "Inode": next(iter(getattr(iso, "inodes", None) or []), None) or getattr(inode, "Inode", None),
+        "EltoritoEntry": getattr(cat, "initial_entry", None) or getattr(eltorito, "EltoritoEntry", None),
+        "EltoritoBootCatalog": cat or getattr(eltorito, "EltoritoBootCatalog", None),
+        "DirectoryRecord": _root_record(iso) or getattr(dr, "DirectoryRecord", None),
+        "dates": _pycdlib_dates,
+    }
+    return [f"{owner}.{name}" for owner, names in _PYCDLIB_INTERNALS.items()
+            for name in names if not hasattr(owners[owner], name)]
+
+
+def _root_record(iso: pycdlib.PyCdlib) -> object | None:
+    try:
+        return iso.get_record(iso_path="/")
+    except PyCdlibException:
+        return None
+
+
+def check_pycdlib(iso: pycdlib.PyCdlib) -> None:
+    """Refuse, in one line, a pycdlib whose internals are not the ones kickgen was written for."""
+    missing = _missing_internals(iso)
+    if missing:
+        raise EnvironmentProblem(
+            f"pycdlib {_pycdlib_version()} lacks {', '.join(missing[:3])}"
+            f"{' and more' if len(missing) > 3 else ''}, which kickgen's ISO writer uses",
+            hint=f"install pycdlib{PYCDLIB_RANGE} (the range in kickgen's pyproject.toml)")
 
 
 @contextmanager
@@ -102,7 +163,7 @@ class _BaseReader(io.RawIOBase):
     def tell(self) -> int:
         return self.pos
 
-    def read(self, n: int = -1):  # type: ignore[override]
+    def read(self, n: int = -1):
         n = self.size - self.pos if n is None or n < 0 else min(n, max(0, self.size - self.pos))
         if self.deferred:
             span = _Span(self.file.fileno(), self.pos, n)
@@ -200,13 +261,18 @@ class IsoImage:
         self._hosts: list[_BaseReader] = []  # host files to add, also copied kernel-side
         self._trans_template: str | None = None   # a TRANS.TBL line to copy the layout of
         try:
-            self._iso.open_fp(self._reader)
+            self._iso.open_fp(self._reader)  # type: ignore[arg-type]  # any readable file object
         except PyCdlibException as exc:
             self._reader.close()
             raise MediaError(f"{self.path}: not an ISO 9660 image ({exc})") from exc
         except (OSError, ValueError, KeyError, IndexError) as exc:
             self._reader.close()
             raise MediaError(f"{self.path}: not an ISO 9660 image ({exc})") from exc
+        try:
+            check_pycdlib(self._iso)
+        except EnvironmentProblem:
+            self.close()
+            raise
 
     def __enter__(self) -> IsoImage:
         return self
@@ -364,7 +430,7 @@ class IsoImage:
         fp, length = self._source(data)
         kind = "rr_path" if self.has_rock_ridge else "joliet_path" if self.has_joliet else "iso_path"
         with _pycdlib_errors(f"replace {path}"):
-            self._iso.update_file_contents_fp(fp, length, **{kind: path})
+            self._iso.update_file_contents_fp(fp, length, **{kind: path})  # type: ignore[arg-type]
 
     def add(self, path: str, data: bytes | Path, *, epoch: int) -> str:
         """Add a new file at `path`, named in every namespace like its neighbours.
@@ -391,11 +457,11 @@ class IsoImage:
         self._iso.interchange_level = 4   # accept the image's own (untranslated) names
         try:
             with _pycdlib_errors(f"add {path}"):
-                kwargs = {"rr_name": name} if self.has_rock_ridge else {}
+                kwargs: dict[str, Any] = {"rr_name": name} if self.has_rock_ridge else {}
                 if self.has_rock_ridge:
                     kwargs["file_mode"] = mode[0][0] if mode else 0o100444
-                self._iso.add_fp(fp, length, iso_path=iso_path, joliet_path=joliet_path,
-                                 **kwargs)
+                self._iso.add_fp(fp, length, iso_path=iso_path,  # type: ignore[arg-type]
+                                 joliet_path=joliet_path, **kwargs)
         finally:
             self._iso.interchange_level = old_level
         self._pin_dates(iso_path, joliet_path, epoch)
@@ -414,7 +480,8 @@ class IsoImage:
         iso_path = f"{self._iso_path(parent).rstrip('/')}/{iso_name}"
         joliet_path = f"{parent.rstrip('/')}/{name}" if self.has_joliet else None
         mode = Counter(s["mode"] for s in dirs if s["mode"]).most_common(1)
-        kwargs = {"rr_name": name, "file_mode": mode[0][0] if mode else 0o40555} if self.has_rock_ridge else {}
+        kwargs: dict[str, Any] = ({"rr_name": name, "file_mode": mode[0][0] if mode else 0o40555}
+                                  if self.has_rock_ridge else {})
         old_level = self._iso.interchange_level
         self._iso.interchange_level = 4
         try:
@@ -426,7 +493,7 @@ class IsoImage:
         if joliet_path:
             records.append(self._iso.get_record(joliet_path=joliet_path))
         for rec in records:
-            for r in [rec, *rec.children[:2]]:
+            for r in [rec, *rec.children[:2]]:  # type: ignore[union-attr]  # never UDF here
                 self._pin_record(r, epoch)
         parent_tbl = f"{parent.rstrip('/')}/TRANS.TBL"
         if self.exists(parent_tbl):
@@ -519,7 +586,8 @@ class IsoImage:
             for reader in [self._reader, *self._hosts]:
                 reader.deferred = kernel_copy
             try:
-                self._iso.write_fp(out, blocksize=(1 << 40) if kernel_copy else (1 << 20))
+                self._iso.write_fp(out, blocksize=  # type: ignore[arg-type]
+                                   (1 << 40) if kernel_copy else (1 << 20))
             except TypeError as exc:
                 raise InternalError(f"pycdlib read base bytes while writing, which kickgen's "
                                     f"kernel-side copy does not support: {exc}") from exc
@@ -573,7 +641,8 @@ def _iso9660_name(long_name: str, sibling_files: list[dict]) -> str:
         stem, dot, ext = long_name.rpartition(".")
         if not dot:
             stem, ext = long_name, ""
-        clean = lambda s: "".join(c if c.isalnum() and c.isascii() else "_" for c in s.upper())
+        def clean(s: str) -> str:
+            return "".join(c if c.isalnum() and c.isascii() else "_" for c in s.upper())
         short = all(len(_split_version(n)[0].partition(".")[0]) <= 8 for n in isos)
         stem, ext = clean(stem), clean(ext)
         if short:
@@ -600,6 +669,7 @@ def trans_tbl_with(text: str, iso_name: str, long_name: str, *, kind: str = "F",
         long_of_template = body.split()[-1]
         width, sep = len(body) - len(long_of_template) - 2, ""
     new = f"{kind} {iso_name:<{width}}{sep}{long_name}{nl}"
-    key = lambda ln: ln[2:].split()[0] if len(ln) > 2 and ln[2:].split() else ""
+    def key(ln: str) -> str:
+        return ln[2:].split()[0] if len(ln) > 2 and ln[2:].split() else ""
     at = next((i for i, ln in enumerate(lines) if key(ln) > iso_name), len(lines))
     return "".join(lines[:at] + [new] + lines[at:])

@@ -14,20 +14,20 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import signal
-import tempfile
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
-from kickgen.media import bootcfg, fatimage, hybrid, implant
-from kickgen.core.atomic import write_json
-from kickgen.core.el6 import KS_PATH, VOLUME_ID
-from kickgen.media.blockcopy import Copy, CopyJob
+from kickgen.core.atomic import output_fd, write_json
+from kickgen.core.el6 import BOOT_ARGS, BOOT_DEFAULT, BOOT_ENTRIES, BOOT_LABEL, BOOT_TIMEOUT, KS_PATH, volume_id_problem
 from kickgen.core.errors import EnvironmentProblem, InternalError, MediaError, UsageError
+from kickgen.core.reproducible import source_date_epoch
+from kickgen.media import bootcfg, fatimage, hybrid, implant
+from kickgen.media.blockcopy import Copy, CopyJob
 from kickgen.media.iso import ElToritoEntry, IsoImage
+from kickgen.media.layout import BootLayout, efi_image_file, find_boot_layout, has_efi_image_conf
 
 Progress = Callable[[str, int, int], None]   # (stage, done, total)
 HASH_READ = 1 << 20                          # read size for hashing (fits the L2 cache)
@@ -45,10 +45,10 @@ class RemasterRequest:
     output: Path
     kickstart: bytes
     profile_name: str
-    boot_label: str = "kickstart"
-    boot_args: tuple[str, ...] = ("text", "console=tty0", "console=ttyS0,115200n8")
-    boot_timeout: int = 5
-    boot_default: str = "cd"
+    boot_label: str = BOOT_LABEL
+    boot_args: tuple[str, ...] = BOOT_ARGS
+    boot_timeout: int = BOOT_TIMEOUT
+    boot_default: str = BOOT_DEFAULT
     volume_id: str | None = None
     extra_files: tuple[ExtraFile, ...] = ()
     embedded: tuple[dict, ...] = ()          # manifest entries of embedded RPMs (offline media)
@@ -85,23 +85,15 @@ class RemasterResult:
 
 def check_volume_id(volume_id: str, what: str) -> None:
     """A volume ID must work in `ks=hd:LABEL=<id>:/ks.cfg`: no blanks, no colons, <= 32 chars."""
-    if not VOLUME_ID.fullmatch(volume_id):
-        problem = ("is longer than 32 characters" if len(volume_id) > 32 else
-                   "contains a space" if " " in volume_id else
-                   "contains a colon" if ":" in volume_id else
-                   "is empty" if not volume_id else "has characters other than A-Z a-z 0-9 _ . - +")
+    problem = volume_id_problem(volume_id)
+    if problem is not None:
         raise MediaError(f"{what} {volume_id!r} {problem}; it cannot be used in ks=hd:LABEL=...",
                          hint="set media.volume_id in the profile (or --set media.volume_id=NAME)")
 
 
 def source_epoch(image: IsoImage) -> int:
     """Timestamps for new records: SOURCE_DATE_EPOCH, else the base image's creation date."""
-    value = os.environ.get("SOURCE_DATE_EPOCH")
-    if value:
-        if not value.isdigit():
-            raise UsageError(f"SOURCE_DATE_EPOCH={value!r} is not a whole number of seconds")
-        return int(value)
-    return image.creation_epoch
+    return source_date_epoch(image.creation_epoch)
 
 
 def _sha256_fd(fd: int, progress: Callable[[int, int], None] | None = None) -> str:
@@ -149,13 +141,15 @@ def _check_request(req: RemasterRequest) -> None:
         raise UsageError(f"output folder {out.parent} does not exist")
     if out.is_dir():
         raise UsageError(f"output {out} is a folder; give a file name ending in .iso")
-    if req.boot_default not in ("cd", "usb"):
-        raise UsageError(f"boot default must be 'cd' or 'usb', not {req.boot_default!r}")
+    if req.boot_default not in BOOT_ENTRIES:
+        raise UsageError(f"boot default must be one of {', '.join(map(repr, BOOT_ENTRIES))}, "
+                         f"not {req.boot_default!r}")
     for extra in req.extra_files:
         if isinstance(extra.src, Path) and not extra.src.is_file():
             raise UsageError(f"--add {extra.src}:{extra.dest}: {extra.src} is not a file")
         if not extra.dest.startswith("/") or extra.dest.endswith("/"):
-            raise UsageError(f"--add {extra.src}:{extra.dest}: the ISO path must be absolute, e.g. /extras/x.rpm")
+            src = extra.src if isinstance(extra.src, Path) else "<generated>"
+            raise UsageError(f"--add {src}:{extra.dest}: the ISO path must be absolute, e.g. /extras/x.rpm")
 
 
 def _check_space(req: RemasterRequest) -> None:
@@ -168,41 +162,10 @@ def _check_space(req: RemasterRequest) -> None:
             f"{free // (1 << 20)} MiB free")
 
 
-@dataclass(frozen=True)
-class _Layout:
-    isolinux_cfg: str
-    efi_conf: str | None                     # EFI/BOOT/BOOTX64.conf on the ISO
-    efi_image: str | None                    # images/efiboot.img (El Torito UEFI image)
-    efi_image_conf: str | None               # path of BOOTX64.conf inside the FAT image
-
-
-def _find_layout(image: IsoImage) -> _Layout:
-    entries = image.eltorito()
-    if not entries:
-        raise MediaError(f"{image.path}: no El Torito boot record; this is not bootable install media")
-    bios = next((e for e in entries if e.platform == "BIOS"), None)
-    if bios is None or bios.path is None:
-        raise MediaError(f"{image.path}: no BIOS El Torito entry (isolinux/isolinux.bin) found")
-    isolinux_cfg = str(PurePosixPath(bios.path).parent / "isolinux.cfg")
-    if not image.exists(isolinux_cfg):
-        raise MediaError(f"{image.path}: no {isolinux_cfg.lstrip('/')} next to the BIOS boot image "
-                         f"{bios.path.lstrip('/')}")
-    efi_conf = "/EFI/BOOT/BOOTX64.conf" if image.exists("/EFI/BOOT/BOOTX64.conf") else None
-    uefi = next((e for e in entries if e.platform == "UEFI"), None)
-    efi_image = None
-    if uefi is not None:
-        if uefi.path is None:
-            raise MediaError(f"{image.path}: the UEFI El Torito entry points at no file on the image")
-        efi_image = uefi.path
-        if efi_conf is None:
-            raise MediaError(f"{image.path}: unexpected layout: a UEFI boot entry ({efi_image.lstrip('/')}) "
-                             "but no EFI/BOOT/BOOTX64.conf on the image")
-    return _Layout(isolinux_cfg, efi_conf, efi_image, "EFI/BOOT/BOOTX64.conf" if efi_image else None)
-
-
-def _changed(config: str, text: str) -> list[ChangedEntry]:
+def _changed(config: str, text: str, layout: BootLayout) -> list[ChangedEntry]:
     """The entries of an edited config that carry a ks= argument (for the manifest)."""
-    parse = bootcfg.isolinux_entries if config.endswith("isolinux.cfg") else bootcfg.grub_legacy_entries
+    isolinux = config == (layout.isolinux_cfg or "").lstrip("/")
+    parse = bootcfg.isolinux_entries if isolinux else bootcfg.grub_legacy_entries
     return [ChangedEntry(config, e.name, e.ks or "", e.default) for e in parse(text) if e.ks]
 
 
@@ -213,7 +176,7 @@ def remaster(req: RemasterRequest, progress: Progress | None = None) -> Remaster
     _check_request(req)
     base_hash: dict[str, str] = {}
     with IsoImage(req.base) as image:
-        layout = _find_layout(image)
+        layout = find_boot_layout(image).require_complete()
         base = _BaseFacts.of(image, req.base)
         volume_id = _volume_id(req, base.volume_id)
         _check_space(req)
@@ -229,7 +192,7 @@ def remaster(req: RemasterRequest, progress: Progress | None = None) -> Remaster
             image.set_volume_id(volume_id)
         written = _write(req, image, base, step)
     hasher.join()
-    changed = [entry for config, text in configs.items() for entry in _changed(config, text)]
+    changed = [entry for config, text in configs.items() for entry in _changed(config, text, layout)]
     result = RemasterResult(
         output=req.output, manifest=req.output.with_name(req.output.name + ".json"),
         size=req.output.stat().st_size, seconds=round(time.monotonic() - started, 3),
@@ -275,7 +238,7 @@ def _volume_id(req: RemasterRequest, base_volume_id: str) -> str:
     return base_volume_id
 
 
-def _edit_menus(image: IsoImage, layout: _Layout, edit: bootcfg.BootEdit) -> dict[str, str]:
+def _edit_menus(image: IsoImage, layout: BootLayout, edit: bootcfg.BootEdit) -> dict[str, str]:
     """isolinux.cfg and the ISO's BOOTX64.conf, edited and put back; returns path -> new text."""
     configs: dict[str, str] = {}
     for path, editor in ((layout.isolinux_cfg, bootcfg.edit_isolinux),
@@ -288,27 +251,22 @@ def _edit_menus(image: IsoImage, layout: _Layout, edit: bootcfg.BootEdit) -> dic
     return configs
 
 
-def _edit_efi_image(image: IsoImage, layout: _Layout, edit: bootcfg.BootEdit, req: RemasterRequest,
+def _edit_efi_image(image: IsoImage, layout: BootLayout, edit: bootcfg.BootEdit, req: RemasterRequest,
                     epoch: int) -> dict[str, str]:
     """BOOTX64.conf inside images/efiboot.img, edited like the ISO's copy (which of the two
     6.5's grub-efi reads is unknown; from the stock media's identical copies both come out the same)."""
     if not (layout.efi_image and layout.efi_image_conf):
         return {}
     inner = f"{layout.efi_image.lstrip('/')}:{layout.efi_image_conf}"
-    # An unnamed temp file (O_TMPFILE): even a killed run leaves nothing behind.
-    with tempfile.TemporaryFile(dir=req.output.parent) as work:
-        work.write(image.read(layout.efi_image))
-        work.flush()
-        fat = _fd_path(work.fileno())
-        if not fatimage.has_file(fat, layout.efi_image_conf):
+    with efi_image_file(image, layout, req.output.parent) as fat:
+        if not has_efi_image_conf(fat):
             raise MediaError(f"{req.base}: unexpected layout: {layout.efi_image.lstrip('/')} "
                              f"holds no {layout.efi_image_conf}")
         text = fatimage.read_file(fat, layout.efi_image_conf).decode("utf-8", "surrogateescape")
         new = bootcfg.edit_grub_legacy(text, edit, source=inner)
         fatimage.replace_file(fat, layout.efi_image_conf, new.encode("utf-8", "surrogateescape"),
                               epoch=epoch)
-        work.seek(0)
-        image.replace(layout.efi_image, work.read())
+        image.replace(layout.efi_image, fat.read_bytes())
     return {inner: new}
 
 
@@ -323,56 +281,32 @@ def _add_files(image: IsoImage, req: RemasterRequest, epoch: int) -> None:
 
 def _write(req: RemasterRequest, image: IsoImage, base: _BaseFacts, progress: Progress) -> _Written:
     """pycdlib's records -> hybrid records -> file data copied kernel-side on a thread while
-    the media MD5 follows behind -> sha256; in an unnamed file, renamed to OUT at the end."""
-    fd, named = _open_unnamed(req.output)
-    old_handlers = _trap_signals()
-    published = None
-    try:
-        try:
-            mastered = image.write(fd, epoch=base.epoch)
-            volume_bytes = mastered.volume_bytes
-            moves = [hybrid.Move(base.boot_images[id(h)][0], lba, base.boot_images[id(h)][1])
-                     for h, lba, _ in image.boot_image_lbas()]
-            plan = hybrid.plan_system_area(req.base, base.data_end, image_base_volume(req.base),
-                                           image.data_end(), volume_bytes, moves)
-            os.ftruncate(fd, volume_bytes)      # drop anything beyond the volume, then
-            os.ftruncate(fd, plan.total_size)   # grow with zeros to the hybrid size
-            if plan.volume_size != volume_bytes:
-                hybrid.set_volume_size(fd, plan.volume_size)
-            for offset, data in plan.writes:
-                _check_clear_of(mastered.copies, offset, len(data))
-                os.pwrite(fd, data, offset)
-            # Every record is in place; only file data is missing. The MD5 reads the image in
-            # order and waits wherever the copier has not yet been: both run at once.
-            with CopyJob(fd, list(mastered.copies),
-                         progress=lambda done, total: progress("write", done, total)) as job:
-                md5 = implant.implant_fd(fd, supported=base.md5_supported, ready=job.ready,
-                                         progress=lambda done, total: progress("md5", done, total))
-            sha = _sha256_fd(fd, lambda done, total: progress("sha256", done, total))
-            el_torito = image.eltorito()
-            os.fchmod(fd, 0o644)
-            if named is None:
-                # give the unnamed file a name beside OUT, then rename it over OUT
-                published = req.output.with_name(f".{req.output.name}.{os.getpid()}.kickgen-tmp")
-                published.unlink(missing_ok=True)
-                folder = os.open(req.output.parent, os.O_RDONLY | os.O_DIRECTORY)
-                try:  # linkat(AT_SYMLINK_FOLLOW) on /proc/self/fd/N: the way to name an O_TMPFILE
-                    os.link(f"/proc/self/fd/{fd}", published.name, dst_dir_fd=folder, follow_symlinks=True)
-                finally:
-                    os.close(folder)
-            else:
-                published = named
-        finally:
-            os.close(fd)
-        os.replace(published, req.output)
-        return _Written(md5, sha, plan.kind, el_torito)
-    except BaseException:
-        for leftover in (named, published):
-            if leftover is not None:
-                leftover.unlink(missing_ok=True)
-        raise
-    finally:
-        _restore_signals(old_handlers)
+    the media MD5 follows behind -> sha256; in an unnamed file, renamed to OUT at the end.
+    Any exception, KeyboardInterrupt included, leaves nothing behind (the CLI turns SIGTERM and
+    SIGHUP into KeyboardInterrupt; library code installs no signal handlers)."""
+    with output_fd(req.output) as fd:
+        mastered = image.write(fd, epoch=base.epoch)
+        volume_bytes = mastered.volume_bytes
+        moves = [hybrid.Move(base.boot_images[id(h)][0], lba, base.boot_images[id(h)][1])
+                 for h, lba, _ in image.boot_image_lbas()]
+        plan = hybrid.plan_system_area(req.base, base.data_end, image_base_volume(req.base),
+                                       image.data_end(), volume_bytes, moves)
+        os.ftruncate(fd, volume_bytes)      # drop anything beyond the volume, then
+        os.ftruncate(fd, plan.total_size)   # grow with zeros to the hybrid size
+        if plan.volume_size != volume_bytes:
+            hybrid.set_volume_size(fd, plan.volume_size)
+        for offset, data in plan.writes:
+            _check_clear_of(mastered.copies, offset, len(data))
+            os.pwrite(fd, data, offset)
+        # Every record is in place; only file data is missing. The MD5 reads the image in
+        # order and waits wherever the copier has not yet been: both run at once.
+        with CopyJob(fd, list(mastered.copies),
+                     progress=lambda done, total: progress("write", done, total)) as job:
+            md5 = implant.implant_fd(fd, supported=base.md5_supported, ready=job.ready,
+                                     progress=lambda done, total: progress("md5", done, total))
+        sha = _sha256_fd(fd, lambda done, total: progress("sha256", done, total))
+        el_torito = image.eltorito()
+    return _Written(md5, sha, plan.kind, el_torito)
 
 
 def _check_clear_of(copies: tuple[Copy, ...], offset: int, length: int) -> None:
@@ -383,20 +317,6 @@ def _check_clear_of(copies: tuple[Copy, ...], offset: int, length: int) -> None:
                                 f"data at {copy.dest}..{copy.end}")
 
 
-def _fd_path(fd: int) -> Path:
-    """A path another process (mtools) can open to reach our open file `fd`."""
-    return Path(f"/proc/{os.getpid()}/fd/{fd}")
-
-
-def _open_unnamed(output: Path) -> tuple[int, Path | None]:
-    """(fd, None) for an unnamed file in OUT's folder; (fd, path) where O_TMPFILE is unsupported."""
-    try:
-        return os.open(output.parent, os.O_TMPFILE | os.O_RDWR, 0o600), None
-    except (OSError, AttributeError):
-        fd, name = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".kickgen-tmp", dir=output.parent)
-        return fd, Path(name)
-
-
 def image_base_volume(path: Path) -> int:
     """The ISO volume size (PVD) of a file, in bytes."""
     fd = os.open(path, os.O_RDONLY)
@@ -404,25 +324,6 @@ def image_base_volume(path: Path) -> int:
         return implant.volume_bytes_of(fd)
     finally:
         os.close(fd)
-
-
-def _raise_interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
-def _trap_signals() -> dict[int, object]:
-    """SIGTERM/SIGHUP unwind like Ctrl-C so the temp file is removed (main thread only)."""
-    if threading.current_thread() is not threading.main_thread():
-        return {}
-    old = {}
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        old[sig] = signal.signal(sig, _raise_interrupt)
-    return old
-
-
-def _restore_signals(old: dict[int, object]) -> None:
-    for sig, handler in old.items():
-        signal.signal(sig, handler)  # type: ignore[arg-type]
 
 
 def _write_manifest(result: RemasterResult) -> None:

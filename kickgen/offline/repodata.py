@@ -1,11 +1,13 @@
 """Yum repository metadata that EL6's yum (3.2.29) reads: write it, and read it back.
 
-Written: `repodata/repomd.xml` and gzip-compressed `primary.xml.gz`, `filelists.xml.gz`,
-`other.xml.gz` (plus `comps.xml` as `group`/`group_gz` when given), with sha256 checksums and
-checksum-prefixed file names as createrepo writes them. Never zstd or xz: EL6 yum reads gzip
-and bz2 only. No sqlite databases: yum builds its own from the XML. The output is a pure
-function of the packages (sorted, gzip mtime 0, timestamps from the packages' build times), so
-the same RPMs always give the same bytes.
+Written with createrepo_c's own writers (its Package objects, PrimaryXmlFile/FilelistsXmlFile/
+OtherXmlFile, RepomdRecord and Repomd): `repodata/repomd.xml` and gzip-compressed
+`primary.xml.gz`, `filelists.xml.gz`, `other.xml.gz` (plus `comps.xml` as `group`/`group_gz`
+when given), with sha256 checksums and checksum-prefixed file names as createrepo writes them.
+Never zstd or xz: EL6 yum reads gzip and bz2 only. No sqlite databases: yum builds its own from
+the XML. The output is a pure function of the packages and the timestamp (packages sorted,
+record timestamps and revision from the caller's epoch or the packages' build times), so the
+same RPMs always give the same bytes.
 
 Read: any repository whose repomd.xml lists primary (+ filelists, group/group_gz), in gzip,
 bz2, xz or plain XML, through a `read(relative_path) -> bytes` callable so that a folder and a
@@ -20,13 +22,15 @@ import hashlib
 import io
 import lzma
 import os
+import re
 import shutil
 import tempfile
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from pathlib import Path
-from xml.sax.saxutils import escape, quoteattr
+from pathlib import Path, PurePosixPath
+
+import createrepo_c as cr
 
 from kickgen.core.errors import MediaError
 from kickgen.offline.rpm import Capability, PackageFile, RpmPackage
@@ -37,7 +41,6 @@ NS_REPO = "http://linux.duke.edu/metadata/repo"
 NS_FILELISTS = "http://linux.duke.edu/metadata/filelists"
 NS_OTHER = "http://linux.duke.edu/metadata/other"
 REPOMD = "repodata/repomd.xml"
-GZIP_LEVEL = 6
 
 ReadFile = Callable[[str], bytes]
 
@@ -72,38 +75,13 @@ def render_repodata(packages: Iterable[RpmPackage], *, comps: bytes | None = Non
 
     UNIQUE_NAMES prefixes each file with its sha256 as createrepo does; without it the names
     are plain (`primary.xml.gz`, createrepo's --simple-md-filenames), which EL6 yum reads alike.
+    TIMESTAMP (default: the newest build time) is the revision and every record's timestamp.
     """
-    def name(digest_of: bytes, suffix: str) -> str:
-        return f"repodata/{_sha256(digest_of)}-{suffix}" if unique_names else f"repodata/{suffix}"
-
-    ordered = sorted(packages, key=lambda p: (p.name, p.arch, p.location, p.sha256))
-    if timestamp is None:
-        timestamp = max((p.time_build for p in ordered), default=0)
-    documents = [
-        ("primary", _primary_xml(ordered)),
-        ("filelists", _filelists_xml(ordered)),
-        ("other", _other_xml(ordered)),
-    ]
-    files: list[tuple[str, bytes]] = []
-    records: list[str] = []
-    for kind, xml in documents:
-        compressed = gzip.compress(xml, compresslevel=GZIP_LEVEL, mtime=0)
-        href = name(compressed, f"{kind}.xml.gz")
-        files.append((href, compressed))
-        records.append(_repomd_record(kind, href, compressed, xml, timestamp))
-    if comps is not None:
-        href = name(comps, "comps.xml")
-        files.append((href, comps))
-        records.append(_repomd_record("group", href, comps, None, timestamp))
-        compressed = gzip.compress(comps, compresslevel=GZIP_LEVEL, mtime=0)
-        href = name(compressed, "comps.xml.gz")
-        files.append((href, compressed))
-        records.append(_repomd_record("group_gz", href, compressed, comps, timestamp))
-    repomd = (f'<?xml version="1.0" encoding="UTF-8"?>\n<repomd xmlns="{NS_REPO}" '
-              f'xmlns:rpm="{NS_RPM}">\n  <revision>{timestamp}</revision>\n'
-              + "".join(records) + "</repomd>\n")
-    files.append((REPOMD, repomd.encode()))
-    return tuple(files)
+    with tempfile.TemporaryDirectory(prefix="kickgen-repodata-") as scratch:
+        folder = Path(scratch)
+        names = _write_metadata(folder, packages, comps=comps, timestamp=timestamp,
+                                unique_names=unique_names)
+        return tuple((f"repodata/{name}", (folder / name).read_bytes()) for name in names)
 
 
 def write_repodata(repo_dir: Path, packages: Iterable[RpmPackage], *,
@@ -111,12 +89,10 @@ def write_repodata(repo_dir: Path, packages: Iterable[RpmPackage], *,
                    unique_names: bool = True) -> Path:
     """Write REPO_DIR/repodata as one step: built in a temp folder beside it, then renamed."""
     repo_dir = Path(repo_dir)
-    files = render_repodata(packages, comps=comps, timestamp=timestamp, unique_names=unique_names)
     staging = Path(tempfile.mkdtemp(prefix=".repodata-", dir=repo_dir))
     try:
-        for rel, data in files:
-            target = staging / rel.removeprefix("repodata/")
-            target.write_bytes(data)
+        _write_metadata(staging, packages, comps=comps, timestamp=timestamp,
+                        unique_names=unique_names)
         target = repo_dir / "repodata"
         if target.exists():
             old = Path(tempfile.mkdtemp(prefix=".repodata-old-", dir=repo_dir))
@@ -131,120 +107,100 @@ def write_repodata(repo_dir: Path, packages: Iterable[RpmPackage], *,
     return repo_dir / "repodata"
 
 
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+def _write_metadata(folder: Path, packages: Iterable[RpmPackage], *, comps: bytes | None,
+                    timestamp: int | None, unique_names: bool) -> list[str]:
+    """Write the metadata files and repomd.xml into FOLDER (the future `repodata/`), with
+    createrepo_c's writers; returns the file names, repomd.xml last."""
+    ordered = sorted(packages, key=lambda p: (p.name, p.arch, p.location, p.sha256))
+    if timestamp is None:
+        timestamp = max((p.time_build for p in ordered), default=0)
+    writers = {"primary": cr.PrimaryXmlFile, "filelists": cr.FilelistsXmlFile,
+               "other": cr.OtherXmlFile}
+    documents = {kind: make(str(folder / f"{kind}.xml.gz"), cr.GZ_COMPRESSION)
+                 for kind, make in writers.items()}
+    for document in documents.values():
+        document.set_num_of_pkgs(len(ordered))
+    for package in ordered:
+        entry = _cr_package(package)
+        for document in documents.values():
+            document.add_pkg(entry)
+    for document in documents.values():
+        document.close()
+    records = [cr.RepomdRecord(kind, str(folder / f"{kind}.xml.gz")) for kind in documents]
+    if comps is not None:
+        # comps is the caller's document, stored as given (createrepo_c has no comps writer;
+        # modifyrepo_c adds it the same way): `group` plain, `group_gz` compressed by createrepo_c
+        (folder / "comps.xml").write_bytes(comps)
+        cr.compress_file(str(folder / "comps.xml"), str(folder / "comps.xml.gz"), cr.GZ_COMPRESSION)
+        records += [cr.RepomdRecord("group", str(folder / "comps.xml")),
+                    cr.RepomdRecord("group_gz", str(folder / "comps.xml.gz"))]
+    repomd = cr.Repomd()
+    repomd.set_revision(str(timestamp))
+    for record in records:
+        record.fill(cr.SHA256)
+        record.set_timestamp(timestamp)   # not the files' mtimes: the same input, the same bytes
+        if unique_names:
+            record.rename_file()
+        repomd.set_record(record)
+    repomd.sort_records()
+    (folder / "repomd.xml").write_text(repomd.xml_dump(), encoding="utf-8")
+    return [PurePosixPath(r.location_href).name for r in repomd.records] + ["repomd.xml"]
 
 
-def _repomd_record(kind: str, href: str, data: bytes, opened: bytes | None, timestamp: int) -> str:
-    lines = [f'  <data type="{kind}">',
-             f'    <checksum type="sha256">{_sha256(data)}</checksum>']
-    if opened is not None:
-        lines.append(f'    <open-checksum type="sha256">{_sha256(opened)}</open-checksum>')
-    lines += [f"    <location href={quoteattr(href)}/>",
-              f"    <timestamp>{timestamp}</timestamp>",
-              f"    <size>{len(data)}</size>"]
-    if opened is not None:
-        lines.append(f"    <open-size>{len(opened)}</open-size>")
-    lines.append("  </data>\n")
-    return "\n".join(lines)
+# XML 1.0 cannot carry these control characters; createrepo_c refuses a package holding them
+_XML_FORBIDDEN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
-def _text(value: str) -> str:
-    """Escape for XML, dropping control characters XML 1.0 cannot carry."""
-    clean = "".join(c for c in value if c in "\t\n\r" or ord(c) >= 0x20)
-    return escape(clean)
+def _clean(value: str) -> str:
+    return _XML_FORBIDDEN.sub("", value)
 
 
-def _attr(value: str) -> str:
-    return quoteattr("".join(c for c in value if c in "\t\n\r" or ord(c) >= 0x20))
+def _cr_package(p: RpmPackage) -> cr.Package:
+    """The createrepo_c Package of P (text cleaned of characters XML cannot carry)."""
+    package = cr.Package()
+    package.pkgId = p.sha256
+    package.checksum_type = "sha256"
+    for attribute, value in (
+            ("name", p.name), ("arch", p.arch), ("epoch", p.epoch), ("version", p.version),
+            ("release", p.release), ("summary", p.summary), ("description", p.description),
+            ("url", p.url), ("rpm_packager", p.packager), ("rpm_license", p.license),
+            ("rpm_vendor", p.vendor), ("rpm_group", p.group), ("rpm_buildhost", p.buildhost),
+            ("rpm_sourcerpm", p.sourcerpm), ("location_href", p.location)):
+        setattr(package, attribute, _clean(value))
+    package.time_file, package.time_build = p.time_file, p.time_build
+    package.size_package, package.size_installed = p.size_package, p.size_installed
+    package.size_archive = p.size_archive
+    package.rpm_header_start, package.rpm_header_end = p.header_start, p.header_end
+    for attribute, caps in (("provides", p.provides), ("requires", p.requires),
+                            ("conflicts", p.conflicts), ("obsoletes", p.obsoletes)):
+        _set_in_order(package, attribute, [_cr_capability(cap) for cap in caps])
+    _set_in_order(package, "files", [_cr_file(f) for f in p.files])
+    return package
 
 
-def _is_primary_file(path: str) -> bool:
-    """createrepo keeps these paths in primary.xml so yum resolves common file requires early."""
-    return "bin/" in path or path.startswith("/etc/") or path == "/usr/lib/sendmail"
+def _set_in_order(package: cr.Package, attribute: str, items: list[tuple]) -> None:
+    """Set a list attribute so that the XML lists ITEMS in their order: createrepo_c 1.x's
+    binding stores a list reversed (and dumps it as stored), which its getter shows."""
+    setattr(package, attribute, items)
+    if len(items) > 1 and list(getattr(package, attribute)) != items:
+        setattr(package, attribute, items[::-1])
 
 
-def _version_tag(p: RpmPackage) -> str:
-    return f'<version epoch={_attr(p.epoch)} ver={_attr(p.version)} rel={_attr(p.release)}/>'
+def _cr_capability(cap: Capability) -> tuple:
+    """(name, flags, epoch, version, release, pre) as createrepo_c takes a dependency."""
+    def text(value: str | None) -> str | None:
+        return None if value is None else _clean(value)
+    if not cap.flags:
+        return (_clean(cap.name), None, None, None, None, cap.pre)
+    return (_clean(cap.name), cap.flags, text(cap.epoch), text(cap.version), text(cap.release),
+            cap.pre)
 
 
-def _entries(tag: str, caps: Sequence[Capability]) -> str:
-    if not caps:
-        return ""
-    out = [f"    <rpm:{tag}>\n"]
-    for cap in caps:
-        attrs = f"name={_attr(cap.name)}"
-        if cap.flags:
-            attrs += f' flags="{cap.flags}"'
-            for key, value in (("epoch", cap.epoch), ("ver", cap.version), ("rel", cap.release)):
-                if value is not None:
-                    attrs += f" {key}={_attr(value)}"
-        if cap.pre:
-            attrs += ' pre="1"'
-        out.append(f"      <rpm:entry {attrs}/>\n")
-    out.append(f"    </rpm:{tag}>\n")
-    return "".join(out)
-
-
-def _file_tag(entry: PackageFile, indent: str) -> str:
-    kind = "" if entry.kind == "file" else f' type="{entry.kind}"'
-    return f"{indent}<file{kind}>{_text(entry.path)}</file>\n"
-
-
-def _primary_xml(packages: Sequence[RpmPackage]) -> bytes:
-    out = [f'<?xml version="1.0" encoding="UTF-8"?>\n<metadata xmlns="{NS_COMMON}" '
-           f'xmlns:rpm="{NS_RPM}" packages="{len(packages)}">\n']
-    for p in packages:
-        out.append(
-            '<package type="rpm">\n'
-            f"  <name>{_text(p.name)}</name>\n"
-            f"  <arch>{_text(p.arch)}</arch>\n"
-            f"  {_version_tag(p)}\n"
-            f'  <checksum type="sha256" pkgid="YES">{p.sha256}</checksum>\n'
-            f"  <summary>{_text(p.summary)}</summary>\n"
-            f"  <description>{_text(p.description)}</description>\n"
-            f"  <packager>{_text(p.packager)}</packager>\n"
-            f"  <url>{_text(p.url)}</url>\n"
-            f'  <time file="{p.time_file}" build="{p.time_build}"/>\n'
-            f'  <size package="{p.size_package}" installed="{p.size_installed}" '
-            f'archive="{p.size_archive}"/>\n'
-            f"  <location href={_attr(p.location)}/>\n"
-            "  <format>\n"
-            f"    <rpm:license>{_text(p.license)}</rpm:license>\n"
-            f"    <rpm:vendor>{_text(p.vendor)}</rpm:vendor>\n"
-            f"    <rpm:group>{_text(p.group)}</rpm:group>\n"
-            f"    <rpm:buildhost>{_text(p.buildhost)}</rpm:buildhost>\n"
-            f"    <rpm:sourcerpm>{_text(p.sourcerpm)}</rpm:sourcerpm>\n"
-            f'    <rpm:header-range start="{p.header_start}" end="{p.header_end}"/>\n'
-            + "".join(_entries(tag, caps) for tag, caps in (
-                ("provides", p.provides), ("requires", p.requires),
-                ("conflicts", p.conflicts), ("obsoletes", p.obsoletes)))
-            + "".join(_file_tag(f, "    ") for f in p.files if _is_primary_file(f.path))
-            + "  </format>\n</package>\n")
-    out.append("</metadata>\n")
-    return "".join(out).encode()
-
-
-def _filelists_xml(packages: Sequence[RpmPackage]) -> bytes:
-    out = [f'<?xml version="1.0" encoding="UTF-8"?>\n<filelists xmlns="{NS_FILELISTS}" '
-           f'packages="{len(packages)}">\n']
-    for p in packages:
-        out.append(f'<package pkgid="{p.sha256}" name={_attr(p.name)} arch={_attr(p.arch)}>\n'
-                   f"  {_version_tag(p)}\n"
-                   + "".join(_file_tag(f, "  ") for f in p.files)
-                   + "</package>\n")
-    out.append("</filelists>\n")
-    return "".join(out).encode()
-
-
-def _other_xml(packages: Sequence[RpmPackage]) -> bytes:
-    out = [f'<?xml version="1.0" encoding="UTF-8"?>\n<otherdata xmlns="{NS_OTHER}" '
-           f'packages="{len(packages)}">\n']
-    for p in packages:
-        out.append(f'<package pkgid="{p.sha256}" name={_attr(p.name)} arch={_attr(p.arch)}>\n'
-                   f"  {_version_tag(p)}\n</package>\n")
-    out.append("</otherdata>\n")
-    return "".join(out).encode()
+def _cr_file(entry: PackageFile) -> tuple[str, str, str]:
+    """(type, directory with its trailing '/', base name): createrepo_c's file entry."""
+    path = _clean(entry.path)
+    cut = path.rfind("/") + 1
+    return ("" if entry.kind == "file" else entry.kind, path[:cut], path[cut:])
 
 
 # --- reading ----------------------------------------------------------------------------------
@@ -265,13 +221,13 @@ def read_repodata(read: ReadFile, *, source: str = "<repo>", filelists: bool = T
         repomd = ET.fromstring(repomd_bytes)
     except ET.ParseError as exc:
         raise MediaError(f"{source}/{REPOMD}: not valid XML ({exc})") from None
-    records = {}
+    records: dict[str | None, tuple[str, ET.Element | None]] = {}
     for data in repomd.iter(f"{{{NS_REPO}}}data"):
         location = data.find(f"{{{NS_REPO}}}location")
         checksum = data.find(f"{{{NS_REPO}}}checksum")
         if location is None or not location.get("href"):
             raise MediaError(f"{source}/{REPOMD}: record '{data.get('type')}' has no location")
-        records[data.get("type")] = (location.get("href"), checksum)
+        records[data.get("type")] = (location.get("href", ""), checksum)
     revision = (repomd.findtext(f"{{{NS_REPO}}}revision") or "").strip()
 
     def document(kind: str) -> bytes | None:
@@ -283,7 +239,8 @@ def read_repodata(read: ReadFile, *, source: str = "<repo>", filelists: bool = T
         except FileNotFoundError:
             raise MediaError(f"{source}: {REPOMD} lists {href}, which is missing") from None
         if checksum is not None and checksum.text:
-            algorithm = {"sha": "sha1"}.get(checksum.get("type", "sha256"), checksum.get("type"))
+            declared = checksum.get("type") or "sha256"
+            algorithm = {"sha": "sha1"}.get(declared, declared)
             try:
                 actual = hashlib.new(algorithm, raw).hexdigest()
             except ValueError:
@@ -298,7 +255,9 @@ def read_repodata(read: ReadFile, *, source: str = "<repo>", filelists: bool = T
         raise MediaError(f"{source}/{REPOMD}: no 'primary' record")
     packages = _parse_primary(primary, f"{source}/{records['primary'][0]}")
     if filelists and "filelists" in records:
-        files = _parse_filelists(document("filelists"), f"{source}/{records['filelists'][0]}")
+        filelists_xml = document("filelists")
+        assert filelists_xml is not None   # its record is listed
+        files = _parse_filelists(filelists_xml, f"{source}/{records['filelists'][0]}")
         packages = [replace(p, files=files.get(p.sha256, p.files)) for p in packages]
     comps = document("group_gz") if "group_gz" in records else document("group")
     groups = parse_comps(comps, f"{source} comps") if comps is not None else ()

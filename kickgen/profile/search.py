@@ -20,7 +20,8 @@ SUFFIXES = (".yaml", ".yml")
 @dataclass(frozen=True)
 class SearchDir:
     path: Path
-    origin: str          # "current folder", "$KICKGEN_PROFILE_PATH", "shipped", "beside <file>"
+    # "current folder", "$KICKGEN_PROFILE_PATH", "shipped", or "beside the extending profile"
+    origin: str
 
 
 @dataclass(frozen=True)
@@ -34,8 +35,13 @@ def shipped_dir() -> Path:
     return package_dir("kickgen.profile", "shipped")
 
 
+def is_shipped(path: Path) -> bool:
+    """PATH is one of the profiles shipped inside the package."""
+    return path.resolve().parent == shipped_dir().resolve()
+
+
 def search_dirs(beside: Path | None = None) -> list[SearchDir]:
-    dirs = [SearchDir(beside, f"beside {beside}")] if beside is not None else []
+    dirs = [SearchDir(beside, "beside the extending profile")] if beside is not None else []
     dirs.append(SearchDir(Path.cwd(), "current folder"))
     for entry in os.environ.get(ENV_VAR, "").split(os.pathsep):
         if entry:
@@ -65,7 +71,8 @@ def find_profile(ref: str | os.PathLike, beside: Path | None = None) -> Path | N
 
 
 def describe_search(beside: Path | None = None) -> str:
-    return ", ".join(str(d.path) for d in search_dirs(beside))
+    """The search path on one line, in order, each folder with where it comes from."""
+    return ", ".join(f"{d.path} ({d.origin})" for d in search_dirs(beside))
 
 
 def list_profiles() -> list[FoundProfile]:

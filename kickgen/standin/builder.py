@@ -31,13 +31,15 @@ import tarfile
 import tempfile
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
+from kickgen.core.atomic import copy_file, move_into_place
 from kickgen.core.el6 import DEFAULT_VOLUME_ID
-from kickgen.core.resources import cache_dir, package_dir
-from kickgen.core.atomic import copy_file
 from kickgen.core.errors import EnvironmentProblem, InternalError, MediaError, UsageError
+from kickgen.core.hostkernel import newest_kernel
+from kickgen.core.reproducible import source_date_epoch
+from kickgen.core.resources import cache_dir, package_dir
 
 log = logging.getLogger(__name__)
 
@@ -139,35 +141,16 @@ def collect_inputs(variant: str) -> StandinInputs:
     if missing:
         raise EnvironmentProblem(f"stand-in media needs: {', '.join(missing)}",
                                  hint="run 'make setup' (installs debian-packages.txt)")
-    kernel_version, kernel = _pick_kernel()
+    kernel = newest_kernel()
     return StandinInputs(
         variant=variant,
-        epoch=_source_date_epoch(),
-        kernel_version=kernel_version,
-        kernel=kernel,
-        modules=_resolve_modules(kernel_version, RECIPE_DIR / "initrd-modules.txt"),
+        epoch=source_date_epoch(DEFAULT_EPOCH),
+        kernel_version=kernel.release,
+        kernel=kernel.path,
+        modules=_resolve_modules(kernel.release, RECIPE_DIR / "initrd-modules.txt"),
         host_files=_resolve_host_binaries(BINARIES_LIST),
         tool_versions=_tool_versions(),
     )
-
-
-def _source_date_epoch() -> int:
-    raw = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
-    if not raw:
-        return DEFAULT_EPOCH
-    if not raw.isdigit():
-        raise UsageError(f"SOURCE_DATE_EPOCH={raw!r} is not a number of seconds")
-    return int(raw)
-
-
-def _pick_kernel() -> tuple[str, Path]:
-    found = sorted((p.name.removeprefix("vmlinuz-"), p) for p in Path("/boot").glob("vmlinuz-*")
-                   if (Path("/lib/modules") / p.name.removeprefix("vmlinuz-") / "modules.dep").exists())
-    if not found:
-        raise EnvironmentProblem("no kernel with modules found (/boot/vmlinuz-* with /lib/modules/<version>)",
-                                 hint="install the Debian package linux-image-amd64")
-    # Highest version, compared numerically ("6.1.0-10" > "6.1.0-9").
-    return max(found, key=lambda kv: [int(n) for n in re.findall(r"\d+", kv[0])])
 
 
 def _resolve_modules(kernel_version: str, wanted_list: Path) -> tuple[KernelModule, ...]:
@@ -269,7 +252,7 @@ def build_standin(variant: str = "dvd", out: Path | None = None, *, cache: bool 
             _build_efiboot(inputs, work, tree)
         iso = work / "out.iso"
         _master_iso(inputs, tree, iso)
-        os.replace(iso, target)
+        move_into_place(iso, target)
     if target == cached:
         _prune_cache(cached)
     log.info("stand-in %s: built %s in %.1f s", variant, target, time.monotonic() - started)
@@ -447,10 +430,11 @@ def base_repodata(epoch: int = DEFAULT_EPOCH) -> tuple[tuple[str, bytes], ...]:
     """`repodata/` of the stand-in media (metadata only, plain file names): the packages and
     groups of vm/standin/build/base-repo.txt, versions from the stand-in base system or catalogue.
     What `kickgen check-offline --base` and the stand-in yum (file:// repos) read."""
-    from kickgen.offline.rpm import Capability, PackageFile, RpmPackage
     from kickgen.offline.repodata import render_repodata
+    from kickgen.offline.rpm import Capability, PackageFile, RpmPackage
 
-    packages, groups = [], []
+    packages: list[RpmPackage] = []
+    groups: list[tuple[str, str, list[str]]] = []
     for lineno, line in enumerate(BASE_REPO_RECIPE.read_text().splitlines(), 1):
         words = line.partition("#")[0].split()
         where = f"{BASE_REPO_RECIPE}:{lineno}"
@@ -486,9 +470,9 @@ def base_repodata(epoch: int = DEFAULT_EPOCH) -> tuple[tuple[str, bytes], ...]:
             requires=tuple(Capability(r) for r in options.get("requires", "").split(",") if r),
             files=tuple(PackageFile(f) for f in options.get("files", "").split(",") if f)))
     comps = ['<?xml version="1.0" encoding="UTF-8"?>\n<comps>\n']
-    for gid, gname, members in groups:
+    for gid, gname, member_names in groups:
         comps.append(f"  <group>\n    <id>{gid}</id>\n    <name>{gname}</name>\n    <packagelist>\n")
-        comps += [f'      <packagereq type="mandatory">{m}</packagereq>\n' for m in members]
+        comps += [f'      <packagereq type="mandatory">{m}</packagereq>\n' for m in member_names]
         comps.append("    </packagelist>\n  </group>\n")
     comps.append("</comps>\n")
     return render_repodata(packages, comps="".join(comps).encode(), timestamp=epoch, unique_names=False)
@@ -544,7 +528,7 @@ def _build_grub_efi(inputs: StandinInputs, work: Path) -> Path:
 def _master_iso(inputs: StandinInputs, tree: Path, iso: Path) -> None:
     _write_trans_tables(tree)  # last, once every file is in place
     _normalise(tree, inputs.epoch)
-    stamp = datetime.fromtimestamp(inputs.epoch, timezone.utc).strftime("%Y%m%d%H%M%S00")
+    stamp = datetime.fromtimestamp(inputs.epoch, UTC).strftime("%Y%m%d%H%M%S00")
     cmd = ["xorriso", "-as", "mkisofs", "-o", str(iso),
            "-V", VOLUME_ID, "-sysid", "LINUX", "-U", "-R", "-J", "-uid", "0", "-gid", "0",
            "--modification-date=" + stamp, "--set_all_file_dates", stamp,

@@ -141,7 +141,8 @@ def parse_report(payload: str, source: str = "<serial>") -> BootReport:
     try:
         data = json.loads(payload)
     except json.JSONDecodeError as exc:
-        raise HarnessError(f"{source}: report line is not valid JSON ({exc.msg} at column {exc.colno + len(REPORT_MARKER)})",
+        column = exc.colno + len(REPORT_MARKER)
+        raise HarnessError(f"{source}: report line is not valid JSON ({exc.msg} at column {column})",
                            hint="the first-boot script must print one compact JSON object") from None
     if not isinstance(data, dict):
         raise HarnessError(f"{source}: report line holds a JSON {type(data).__name__}, not an object")

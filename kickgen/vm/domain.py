@@ -10,8 +10,8 @@ from pathlib import Path
 
 import jinja2
 
-from kickgen.core.resources import package_dir
 from kickgen.core.errors import InternalError, TemplateError
+from kickgen.core.resources import package_dir
 
 DOMAIN_TEMPLATES = package_dir("kickgen.vm", "xml")
 OVMF_CODE = "/usr/share/OVMF/OVMF_CODE.fd"

@@ -22,12 +22,12 @@ from pathlib import Path
 
 import libvirt
 
+from kickgen.core.atomic import write_json, write_text
+from kickgen.core.errors import HarnessError, UsageError
 from kickgen.core.resources import artifacts_dir
 from kickgen.vm import host as vmhost
 from kickgen.vm.console import BootReport, SerialTail, find_report, match_failure, parse_report, tail_lines
-from kickgen.core.errors import HarnessError, UsageError
 from kickgen.vm.domain import FIRMWARES, MEDIA, DomainSpec, render_domain_xml
-from kickgen.core.atomic import write_json, write_text
 from kickgen.vm.verdict import Assertion, JUnitCase, check_expectations, junit_xml
 
 log = logging.getLogger(__name__)
@@ -57,6 +57,17 @@ class Progress:
 
 
 ProgressFn = Callable[[Progress], None]
+
+
+@dataclass(frozen=True)
+class Clock:
+    """Where the phase watch reads the time and waits; unit tests pass a fake one."""
+
+    now: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+
+
+SYSTEM_CLOCK = Clock()
 
 
 @dataclass(frozen=True)
@@ -207,6 +218,7 @@ def boot_test(iso: Path, profile, *, connect: str = vmhost.DEFAULT_URI, firmware
             if phases:
                 untouched = _untouched_disks(conn, spec, extra_volumes)
                 if writable_medium and local:
+                    assert iso_volume is not None   # a writable medium is a pool copy
                     untouched += (_medium_unchanged(conn, iso, iso_volume, spec.medium_target),)
         finally:
             if keep:
@@ -242,7 +254,7 @@ def _untouched_disks(conn: libvirt.virConnect, spec: DomainSpec,
                      blank: dict[str, int]) -> tuple[Assertion, ...]:
     """One assertion per extra disk: a qcow2 volume the guest never wrote to allocated nothing."""
     checks = []
-    for (volume, before), target in zip(blank.items(), spec.extra_targets):
+    for (volume, before), target in zip(blank.items(), spec.extra_targets, strict=True):
         after = vmhost.volume_allocation(vmhost.lookup_volume(conn, volume))
         checks.append(Assertion(f"untouched:{target}", f"extra disk {target} left blank ({before} bytes allocated)",
                                 f"{after} bytes allocated", after == before))
@@ -304,8 +316,9 @@ class _PhaseWatch:
     """Runs one phase: define, start, watch serial + disk until it ends, a failure, a stall or the timeout."""
 
     def __init__(self, conn: libvirt.virConnect, uri: str, run: str, accel: str, artifacts: Path,
-                 stall_seconds: int, progress: ProgressFn | None):
+                 stall_seconds: int, progress: ProgressFn | None, clock: Clock = SYSTEM_CLOCK):
         self.conn = conn
+        self.clock = clock
         self.uri = uri
         self.run_name = run
         self.accel = accel
@@ -321,7 +334,7 @@ class _PhaseWatch:
         xml = render_domain_xml(spec)
         write_text(self.artifacts / f"{spec.phase}-domain.xml", xml)
         dom = vmhost.define(self.conn, xml, spec.phase)
-        started = time.monotonic()
+        started = self.clock.now()
         if spec.serial == "file":
             vmhost.start(dom, spec.phase)
             return self._watch(dom, spec, timeout, want_report, started)
@@ -355,11 +368,11 @@ class _PhaseWatch:
             vmhost.stop(dom)
             tail.flush()
             excerpt = tuple(tail_lines(serial, EXCERPT_LINES)) if outcome != "ok" else ()
-            return PhaseResult(spec.phase, outcome, reason, time.monotonic() - started, serial,
+            return PhaseResult(spec.phase, outcome, reason, self.clock.now() - started, serial,
                                excerpt, screenshot, tuple(notes))
 
         while True:
-            now = time.monotonic()
+            now = self.clock.now()
             lines = tail.read_new()
             if lines:
                 last_activity = now
@@ -372,7 +385,7 @@ class _PhaseWatch:
                 if failure is not None and not failure.fatal:
                     notes.append(failure.line)
                 elif failure is not None:
-                    time.sleep(FAILURE_GRACE)   # the lines after an error often say why
+                    self.clock.sleep(FAILURE_GRACE)   # the lines after an error often say why
                     return result("failed", f"{failure.what}: {failure.line}", shot=True)
                 payload = find_report(line) if want_report else None
                 if payload is not None:
@@ -414,15 +427,15 @@ class _PhaseWatch:
                 self.progress(Progress(self.run_name, spec.phase, elapsed, tail.last_line, self.accel))
             if watch_tray:
                 self.tray_opened = self.tray_opened or vmhost.tray_open(dom, spec.medium_target)
-                time.sleep(TRAY_POLL_SECONDS)
+                self.clock.sleep(TRAY_POLL_SECONDS)
             else:
-                time.sleep(POLL_SECONDS)
+                self.clock.sleep(POLL_SECONDS)
 
     def _after_report(self, dom: libvirt.virDomain, result: Callable[..., PhaseResult]) -> PhaseResult:
         """The report is in: give the first-boot script a moment to power off, then stop anyway."""
-        deadline = time.monotonic() + REPORT_POWEROFF_GRACE
-        while time.monotonic() < deadline and vmhost.state(dom) == libvirt.VIR_DOMAIN_RUNNING:
-            time.sleep(POLL_SECONDS)
+        deadline = self.clock.now() + REPORT_POWEROFF_GRACE
+        while self.clock.now() < deadline and vmhost.state(dom) == libvirt.VIR_DOMAIN_RUNNING:
+            self.clock.sleep(POLL_SECONDS)
         return result("ok", "the installed system wrote its report")
 
 

@@ -14,8 +14,8 @@ from urllib.parse import urlsplit
 
 import libvirt
 
-from kickgen.core.resources import cache_dir
 from kickgen.core.errors import EnvironmentProblem, HarnessError
+from kickgen.core.resources import cache_dir
 from kickgen.vm.probeiso import build_tiny_iso
 
 log = logging.getLogger(__name__)
@@ -26,8 +26,8 @@ POOL_PATH = "/var/lib/libvirt/images/kickgen"
 NAME_PREFIX = "kickgen-"
 LIBVIRTD_HINT = "start libvirtd (bash scripts/start-libvirtd.sh, or systemctl start libvirtd)"
 
-# libvirt prints every error to stderr unless a handler takes them; we report our own.
-libvirt.registerErrorHandler(lambda _ctx, _err: None, None)
+# libvirt's default error printer is silenced by the CLI (kickgen.cli), not here: a library
+# installs no process-wide handlers.
 
 
 def is_local(uri: str) -> bool:

@@ -12,21 +12,15 @@ remastered `iso:`, then its cases are queued.
 from __future__ import annotations
 
 import itertools
-import queue
-import threading
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
-from kickgen.core.resources import artifacts_dir
-from kickgen.core.errors import KickgenError, UsageError
-from kickgen.vm.harness import MAX_EXTRA_DISKS, BootTestResult, ProgressFn, boot_test
+from kickgen.core.errors import UsageError
 from kickgen.vm.domain import FIRMWARES, MEDIA
-from kickgen.core.atomic import write_text
-from kickgen.vm.verdict import JUnitCase, junit_xml
+from kickgen.vm.harness import MAX_EXTRA_DISKS, BootTestResult
 from kickgen.vm.host import DEFAULT_URI
 
 
@@ -183,7 +177,8 @@ def load_matrix(path: Path, *, connect: Sequence[str] = (), parallel: int | None
         if not isinstance(value, bool):
             raise UsageError(f"{where}: {key}: expected true or false, got {value!r}")
         flags[key] = value
-    return MatrixPlan(path, base_iso, tuple(cases), tuple(hosts), **timeouts, extra_disks=extra_disks, **flags)
+    return MatrixPlan(path, base_iso, tuple(cases), tuple(hosts), **timeouts, extra_disks=extra_disks,
+                      keep_medium=flags["keep_medium"], writable_medium=flags["writable_medium"])
 
 
 def _list(data: dict, key: str, where: str) -> list:
@@ -234,13 +229,13 @@ def summary_table(outcome: MatrixOutcome) -> str:
     for o in outcome.outcomes:
         phases = {p.phase: p for p in o.result.phases} if o.result else {}
 
-        def cell(name: str) -> str:
+        def cell(name: str, phases: dict = phases) -> str:
             p = phases.get(name)
             return "-" if p is None or p.outcome == "not-run" else f"{p.outcome} {p.seconds:.0f}s"
         result = "PASS" if o.passed else ("ERROR" if o.result is None else "FAIL")
         rows.append((o.case.id, o.host, o.result.accel if o.result else "-", cell("install"), cell("boot"), result))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(value.ljust(width) for value, width in zip(row, widths)).rstrip() for row in rows]
+    lines = ["  ".join(value.ljust(width) for value, width in zip(row, widths, strict=True)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     for o in outcome.outcomes:
         if not o.passed:

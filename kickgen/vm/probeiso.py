@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import os
 import shutil
 import subprocess
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from kickgen.core.atomic import move_into_place, write_text
 from kickgen.core.errors import EnvironmentProblem
+from kickgen.core.hostkernel import newest_kernel
 
 BUSYBOX = Path("/bin/busybox")
 ISOLINUX_BIN = Path("/usr/lib/ISOLINUX/isolinux.bin")
@@ -26,12 +27,12 @@ TOOLS_HINT = "install xorriso, isolinux, syslinux-common, busybox-static and lin
 
 
 def host_kernel() -> tuple[Path, str]:
-    """The newest Debian kernel in /boot and its release (the name after 'vmlinuz-')."""
-    kernels = sorted(Path("/boot").glob("vmlinuz-*"))
-    if not kernels:
-        raise EnvironmentProblem("no kernel found as /boot/vmlinuz-*", hint=TOOLS_HINT)
-    kernel = kernels[-1]
-    return kernel, kernel.name.removeprefix("vmlinuz-")
+    """The newest Debian kernel in /boot and its release (kickgen.core.hostkernel chooses)."""
+    try:
+        kernel = newest_kernel()
+    except EnvironmentProblem as exc:
+        raise EnvironmentProblem(exc.message, hint=TOOLS_HINT) from None
+    return kernel.path, kernel.release
 
 
 def build_tiny_iso(out: Path, init_script: str, *, modules: Sequence[str] = (),
@@ -93,8 +94,8 @@ def build_tiny_iso(out: Path, init_script: str, *, modules: Sequence[str] = (),
         done = subprocess.run(cmd, capture_output=True, text=True)
         if done.returncode != 0:
             raise EnvironmentProblem(f"xorriso failed making {out}: {done.stderr.strip()[-300:]}")
-        os.replace(partial, out)
-    stamp.write_text(key.hexdigest())
+        move_into_place(partial, out)
+    write_text(stamp, key.hexdigest())
     return out
 
 

@@ -164,10 +164,10 @@ mount_ro() {
 
 # The install method, as the 13.21 loader picks it: repo= (or method=) on the kernel line
 # overrides the kickstart's cdrom/harddrive/url/nfs line (loader/loader.c ~1355-1380). Sets
-# SOURCE_METHOD (cdrom|hd), SOURCE_DEV (the device mounted) and PROTECTED_DISK (hd: only).
+# SOURCE_METHOD (cdrom|hd) and PROTECTED_DISK (hd: only).
 mount_install_source() {
 	mkdir -p "$SOURCE"
-	SOURCE_METHOD=; SOURCE_DEV=; PROTECTED_DISK=
+	SOURCE_METHOD=; PROTECTED_DISK=
 	if spec=$(cmdline_arg repo) || spec=$(cmdline_arg method); then
 		from="kernel line"
 	elif ks_has cdrom; then
@@ -198,7 +198,7 @@ mount_cdrom_source() {
 	for drive in $drives; do
 		mount -t iso9660 -o ro "$drive" "$SOURCE" 2>/dev/null || continue
 		if [ -f "$SOURCE/.discinfo" ]; then
-			SOURCE_METHOD=cdrom; SOURCE_DEV=$drive
+			SOURCE_METHOD=cdrom
 			say "install source: $drive (cdrom, label $(volume_label "$drive"))"
 			return 0
 		fi
@@ -234,7 +234,7 @@ mount_hd_source() {
 		mkdir -p /mnt/isodir; umount "$SOURCE"; mount_ro "$dev" /mnt/isodir
 		mount -o bind "/mnt/isodir$dir" "$SOURCE"
 	fi
-	SOURCE_METHOD=hd; SOURCE_DEV=$dev; PROTECTED_DISK=$(disk_of "$dev")
+	SOURCE_METHOD=hd; PROTECTED_DISK=$(disk_of "$dev")
 	say "install source: $dev (hd:$spec:$dir, label $(volume_label "$dev"); $PROTECTED_DISK is protected)"
 }
 
@@ -359,6 +359,7 @@ resolve_network_devices() {
 					say "note: network --device=$device: no such interface; only the host name is set (as 13.21 does with --hostname)"
 					continue
 				fi
+				# shellcheck disable=SC2046  # echo $(...) joins the list into one line
 				fail "The provided network interface $nic does not exist (kickstart: $(printf '%s' "$l" | tr '\t' ' '); interfaces here: $(echo $(network_devices)))"
 			fi
 		fi
@@ -438,6 +439,7 @@ expand_disks() {
 	for spec in $(echo "$1" | tr ',' ' '); do
 		spec=${spec#/dev/}; hit=
 		for dev in $(whole_disks) $(optical_drives); do
+			# shellcheck disable=SC2254  # the spec is a glob (sda, sd*, vd?)
 			case "${dev#/dev/}" in $spec) hit=1; out="$out ${dev#/dev/}" ;; esac
 		done
 		[ -n "$hit" ] || fail "Specified nonexistent disk $spec in $2 command"
@@ -474,6 +476,7 @@ plan_storage() {
 		[ -n "$ondisk" ] && [ "${name#/dev/}" != "$ondisk" ] && continue
 		DISK=/dev/${name#/dev/}; break
 	done
+	# shellcheck disable=SC2046  # echo $(...) joins the list into one line
 	[ -n "$DISK" ] || fail "no disk to install to (targets: $(echo $(cat "$KS/targets"))${PROTECTED_DISK:+; $PROTECTED_DISK holds the install source}${ondisk:+; --ondisk=$ondisk}${only:+; only-use: $only})"
 	# grub stage 1 goes to the first disk of --driveorder (else the install disk).
 	LOADER_DISK=$DISK
@@ -539,6 +542,7 @@ disk_has_label() {
 }
 
 disk_has_partitions() {
+	# shellcheck disable=SC2010  # sysfs block names are plain words
 	ls /sys/block/"${1#/dev/}"/ | grep -q "^${1#/dev/}[0-9]"
 }
 
@@ -628,7 +632,7 @@ make_storage() {
 		label == "dos" { printf "start=%d, size=%d, type=%s%s\n", $4, $5, ($3 == "swap" ? "82" : ($3 == "efi" ? "ef" : "83")), ($1 == boot ? ", bootable" : "") }' \
 		"$KS/layout" >"$KS/sfdisk.in"
 	$SFDISK -q "$DISK" <"$KS/sfdisk.in" >>"$LOG" 2>&1 || fail "partitioning $DISK failed (sfdisk; see $LOG)"
-	while read -r n mnt fs start size; do
+	while read -r n mnt fs _start size; do
 		dev=$(part_dev "$n")
 		wait_for_device "$dev" 10 || fail "partition $dev did not appear after partitioning"
 		uuid=$(cat /proc/sys/kernel/random/uuid)
@@ -647,7 +651,7 @@ make_storage() {
 	# Mount / first, then the others by path depth.
 	mkdir -p "$SYSIMAGE"
 	awk '$3 != "swap" { print (($2 == "/") ? 0 : gsub("/", "/", $2)), $0 }' "$KS/filesystems" | sort -n |
-	while read -r depth n mnt fs dev uuid; do
+	while read -r _depth n mnt fs dev uuid; do
 		mkdir -p "$SYSIMAGE$mnt"
 		[ "$fs" = efi ] && fs=vfat
 		mount -t "$fs" "$dev" "$SYSIMAGE$mnt" 2>>"$LOG" || echo "$dev" >>"$KS/mount-failed"
@@ -683,6 +687,7 @@ install_system() {
 	# (never copy over a link: it would write through it into the installer's busybox).
 	cp -a "$SYSROOT_TREE/." "$R/"
 	cp /bin/busybox "$R/bin/busybox" || fail "cannot copy /bin/busybox into $R"
+	# shellcheck disable=SC2010  # the stand-in's own file names are plain words
 	own=$(cd "$SYSROOT_TREE" && ls bin sbin usr/bin usr/sbin 2>/dev/null | grep -v ':$' | sort -u)
 	busybox --list-full | while read -r applet; do
 		[ "$applet" = bin/busybox ] || [ -e "$R/$applet" ] || [ -L "$R/$applet" ] && continue

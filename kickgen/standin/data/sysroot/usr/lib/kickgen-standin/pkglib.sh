@@ -181,6 +181,7 @@ load_repos() {
 				echo "Error: Cannot retrieve repository metadata (repomd.xml) for repository: $id. Please verify its path and try again" >&2
 				return 1
 			fi
+			# shellcheck disable=SC2046  # split into href and checksum on purpose
 			set -- $(repomd_primary "$dir/repodata/repomd.xml")
 			href=$1
 			if [ -z "$href" ] || [ ! -f "$dir/$href" ]; then
