@@ -630,10 +630,12 @@ def _interrupt(_signum, _frame) -> None:
 
 def _signals_as_interrupt() -> dict[int, object]:
     """SIGTERM and SIGHUP unwind like Ctrl-C, so every command's cleanup (temp files, domains,
-    volumes) runs. Returns the previous handlers; only the main thread may set handlers."""
+    volumes) runs. A signal the caller set to be ignored stays ignored (`nohup kickgen matrix`
+    must survive the logout). Returns the previous handlers; only the main thread may set them."""
     if threading.current_thread() is not threading.main_thread():
         return {}
-    return {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    return {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)
+            if signal.getsignal(sig) is not signal.SIG_IGN}
 
 
 def main(argv: list[str] | None = None) -> int:

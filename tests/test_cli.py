@@ -247,13 +247,20 @@ def test_inspect_check_fails_when_no_md5_is_implanted(tiny_hybrid):  # noqa: F81
 
 # --- signals: the CLI turns SIGTERM/SIGHUP into an interrupt, library code sets no handlers ----
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
-def test_sigterm_and_sighup_interrupt_any_command(sig, tmp_path):
-    """check-offline blocks reading a FIFO as its kickstart; the signal must unwind it."""
+def default_signals() -> None:
+    """In the child: SIGINT/SIGTERM/SIGHUP at their defaults, whatever the test runner inherited
+    (a runner started with `nohup` or as a background job ignores SIGHUP or SIGINT)."""
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_DFL)
+
+
+def start_blocked_check_offline(tmp_path: Path, preexec=default_signals) -> tuple[subprocess.Popen, int]:
+    """check-offline blocked reading a FIFO as its kickstart, and the FIFO's writer end."""
     fifo = tmp_path / "ks.fifo"
     os.mkfifo(fifo)
     proc = subprocess.Popen([str(KICKGEN), "check-offline", "--ks", str(fifo), "--base", str(tmp_path / "b.iso"),
-                             "--embed", "x=y"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             "--embed", "x=y"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=preexec)
     deadline = time.monotonic() + 60
     writer = None
     while writer is None and time.monotonic() < deadline and proc.poll() is None:
@@ -263,9 +270,34 @@ def test_sigterm_and_sighup_interrupt_any_command(sig, tmp_path):
             assert exc.errno == errno.ENXIO
             time.sleep(0.02)
     assert writer is not None, "kickgen never opened the kickstart"
+    time.sleep(0.2)
+    return proc, writer
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
+def test_sigterm_and_sighup_interrupt_any_command(sig, tmp_path):
+    """check-offline blocks reading a FIFO as its kickstart; the signal must unwind it."""
+    proc, writer = start_blocked_check_offline(tmp_path)
     try:
-        time.sleep(0.2)
         proc.send_signal(sig)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        os.close(writer)
+    assert (proc.returncode, err) == (130, "kickgen: interrupted\n")
+
+
+def test_an_ignored_sighup_stays_ignored(tmp_path):
+    """Started under nohup (SIGHUP ignored), kickgen must survive a hang-up; SIGTERM still ends it."""
+    def nohup() -> None:
+        default_signals()
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+
+    proc, writer = start_blocked_check_offline(tmp_path, preexec=nohup)
+    try:
+        proc.send_signal(signal.SIGHUP)
+        with pytest.raises(subprocess.TimeoutExpired):
+            proc.wait(timeout=2)
+        proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=30)
     finally:
         os.close(writer)

@@ -196,7 +196,10 @@ def test_ctrl_c_cleans_up(fakes, tmp_path):
     """SIGINT in the middle of the install phase: exit 130, domain and volume gone."""
     cli = [sys.executable, "-m", "kickgen", "boot-test", str(fakes["silent"]), "--profile", "standin-docker",
            "--quiet", "--artifacts", str(tmp_path), *(x for s in SMALL for x in ("--set", s))]
-    proc = subprocess.Popen(cli, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # SIGINT at its default in the child even when the test runner was started as a background
+    # job (which ignores SIGINT, and kickgen rightly keeps an inherited "ignore")
+    proc = subprocess.Popen(cli, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     domain_xml = tmp_path / "install-domain.xml"
     deadline = time.monotonic() + 120
     while not domain_xml.exists() and time.monotonic() < deadline and proc.poll() is None:
