@@ -75,8 +75,8 @@ def build_media(profile: Profile, base: Path, output: Path, *, kickstart: str | 
     label = profile.media.volume_id or _volume_id_of(Path(base))
     text = kickstart if kickstart is not None else kickstart_for(profile, label)
     validate_kickstart(text, kickstart_source or f"{profile.name} (rendered)")
-    extras = [ExtraFile(m.src if Path(m.src).is_absolute() else profile.source.parent / m.src, m.dest)
-              for m in profile.media.add]
+    # the profile loader already resolved each src (beside the file that set it, see Mark.base_dir)
+    extras = [ExtraFile(m.src, m.dest) for m in profile.media.add]
     extras += add
     embedded = None
     if profile.media.embed:                  # offline media: RPMs + repodata under /kickgen/

@@ -12,7 +12,7 @@ import pytest
 pytest_plugins = ["offline_fixtures", "remaster_fixtures"]
 
 
-# --- stand-in media (kickgen/standin.py) -------------------------------------------------------
+# --- stand-in media (kickgen/standin/builder.py) -------------------------------------------------------
 
 @pytest.fixture(scope="session")
 def standin_dvd() -> Path:

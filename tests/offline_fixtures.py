@@ -32,7 +32,7 @@ class Spec:
     epoch: int | None = None
 
 
-# Embedded repos of the mission, as a user gathers them (see README "Offline (air-gapped) media").
+# Embedded repos of the mission, as a user gathers them (see docs/offline.md).
 MISSION_SPECS: dict[str, tuple[Spec, ...]] = {
     "aufs-kernel": (
         Spec("kernel-ml-aufs", "3.10.5", "3.el6",

@@ -1,4 +1,4 @@
-"""Deferred kernel-side copies (kickgen.blockcopy) and how the ISO writer records them."""
+"""Deferred kernel-side copies (kickgen.media.blockcopy) and how the ISO writer records them."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Boot menu edits (kickgen.bootcfg): golden files plus the rules one by one.
+"""Boot menu edits (kickgen.media.bootcfg): golden files plus the rules one by one.
 
 Regenerate the golden outputs with KICKGEN_REGEN_GOLDEN=1 (then review the diff).
 """

@@ -1,4 +1,4 @@
-"""The in-process media MD5 (kickgen.implant) against isomd5sum's own tools.
+"""The in-process media MD5 (kickgen.media.implant) against isomd5sum's own tools.
 
 `implantisomd5` (Debian's isomd5sum, the tool EL6 media were made with) and kickgen must
 write the same 512 bytes into the same image; `checkisomd5` must pass kickgen's result.

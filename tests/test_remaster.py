@@ -1,4 +1,4 @@
-"""Remaster (kickgen.remaster): the written ISO read back with xorriso, isoinfo, mtools, checkisomd5.
+"""Remaster (kickgen.media.remaster): the written ISO read back with xorriso, isoinfo, mtools, checkisomd5.
 
 Runs on the stand-in DVD and minimal media, on a pungi-like hybrid image and on a non-hybrid
 xorriso image. Golden files: tests/golden/bootcfg/remaster/ (KICKGEN_REGEN_GOLDEN=1).

@@ -135,7 +135,7 @@ def test_volume_id_problems(volume_id, problem) -> None:
 
 
 def test_volume_id_rule_is_the_same_for_profile_and_media() -> None:
-    """'+' is allowed by the one rule: the profile takes it, the remaster and the README too."""
+    """'+' is allowed by the one rule: the profile takes it, the remaster and the docs too."""
     assert el6.volume_id_problem("KS+MEDIA_6.5-1") is None
     assert load_profile("el6-base", ["media.volume_id=KS+MEDIA_6.5-1"]).media.volume_id == "KS+MEDIA_6.5-1"
     with pytest.raises(ProfileError, match=r"media\.volume_id"):

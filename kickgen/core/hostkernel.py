@@ -1,23 +1,21 @@
 """The host's newest kernel: the one choice of which /boot/vmlinuz-<release> to boot.
 
-The stand-in media and the KVM probe ISO both boot the host's Debian kernel. "Newest" is an
-rpm/dpkg-style version comparison of the release, so 6.1.0-10-amd64 comes after
+The stand-in media and the KVM probe ISO both boot the host's Debian kernel. "Newest" is rpm's
+version comparison of the release (kickgen.core.versions), so 6.1.0-10-amd64 comes after
 6.1.0-9-amd64 (a plain string sort puts it first).
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from kickgen.core.errors import EnvironmentProblem
+from kickgen.core.versions import version_key
 
 BOOT = Path("/boot")
 MODULES = Path("/lib/modules")
 KERNEL_HINT = "install the Debian package linux-image-amd64"
-
-_SEGMENT = re.compile(r"[0-9]+|[A-Za-z]+")
 
 
 @dataclass(frozen=True)
@@ -28,13 +26,6 @@ class HostKernel:
     @property
     def modules_dir(self) -> Path:
         return MODULES / self.release
-
-
-def version_key(release: str) -> tuple[tuple[int, int | str], ...]:
-    """Sort key comparing releases segment by segment like rpmvercmp: runs of digits as numbers,
-    runs of letters as text, a number after a letter run (6.1.0-10 > 6.1.0-rc1); separators
-    only separate."""
-    return tuple((1, int(s)) if s.isdigit() else (0, s) for s in _SEGMENT.findall(release))
 
 
 def newest_release(releases: list[str]) -> str:

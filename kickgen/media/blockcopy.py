@@ -1,7 +1,7 @@
 """Kernel-side copies of file data into the output image, run on a thread.
 
 pycdlib lays out and writes every record itself, but the bytes of unchanged files are not
-passed through Python: they are recorded as `Copy`s (see kickgen.iso) and carried out here
+passed through Python: they are recorded as `Copy`s (see kickgen.media.iso) and carried out here
 with `os.copy_file_range`. While they run, a reader (the media MD5) can follow behind:
 `CopyJob.ready(pos)` blocks until the bytes from `pos` on are final. Copies run in order of
 their place in the output, so everything before the first unfinished copy is final.

@@ -3,7 +3,7 @@
 `IsoImage` opens a base image read-only, answers questions about it (volume ID, El Torito
 entries, files), takes edits (replace a file's bytes keeping its records, add a file named
 after the image's own conventions in every namespace, set the volume ID), and writes the
-result. pycdlib's exceptions become kickgen.errors.MediaError / InternalError here.
+result. pycdlib's exceptions become kickgen.core.errors.MediaError / InternalError here.
 
 Unchanged file data is never read into Python: pycdlib reads the base through `_BaseReader`,
 which during the write hands out `_Span` placeholders instead of bytes, and `_SpanWriter`
@@ -183,7 +183,7 @@ class _BaseReader(io.RawIOBase):
 
 class _SpanWriter:
     """Output file object for pycdlib: bytes are written at once, `_Span`s are recorded as
-    `Copy`s for kickgen.blockcopy to carry out later, kernel-side.
+    `Copy`s for kickgen.media.blockcopy to carry out later, kernel-side.
 
     A later write wins over an earlier one, as in a real file: bytes written over a recorded
     copy (pycdlib patches the boot-info-table into a boot image after copying it) are cut
@@ -573,10 +573,10 @@ class IsoImage:
 
     def write(self, fd: int, *, epoch: int, kernel_copy: bool = True) -> MasteredImage:
         """Master the image into the open file `fd`: every record is written, the data of
-        unchanged files is returned as copies still to run (kickgen.blockcopy.CopyJob).
+        unchanged files is returned as copies still to run (kickgen.media.blockcopy.CopyJob).
         With `kernel_copy=False` pycdlib copies all data itself (slow; for comparison).
 
-        The ISO's own hybrid records are left to kickgen.hybrid (pycdlib's are dropped here).
+        The ISO's own hybrid records are left to kickgen.media.hybrid (pycdlib's are dropped here).
         The volume modification date, which pycdlib sets to "now", is set to `epoch`.
         """
         with _pycdlib_errors("write the image"):

@@ -3,9 +3,10 @@
 `read_rpm(path)` reads one RPM with createrepo_c's header reader (the library createrepo itself
 uses), checks the RPM's own digests (header SHA256/SHA1, header+payload MD5 from the signature
 header) and returns a frozen `RpmPackage`. The same dataclass comes back from yum metadata
-(`kickgen.yumrepo`), so the dependency check sees RPM files and repodata alike.
+(`kickgen.offline.repodata`), so the dependency check sees RPM files and repodata alike.
 
-`rpmvercmp` / `compare_evr` / `satisfies` follow rpm's own rules (rpmvercmp.c, rpmdsCompare).
+`compare_evr` / `satisfies` follow rpm's own rules (rpmdsCompare), on top of
+`kickgen.core.versions.rpmvercmp` (rpmvercmp.c).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kickgen.core.errors import EnvironmentProblem, MediaError
+from kickgen.core.versions import rpmvercmp
 
 RPM_LEAD_MAGIC = b"\xed\xab\xee\xdb"
 HEADER_MAGIC = b"\x8e\xad\xe8\x01"
@@ -263,67 +265,6 @@ def _signature_tags(body: bytes, count: int) -> Iterator[tuple[int, object]]:
 
 
 # --- versions ---------------------------------------------------------------------------------
-
-
-def rpmvercmp(a: str, b: str) -> int:
-    """rpm's version segment comparison: -1, 0 or 1 (digits beat letters, '~' sorts first)."""
-    if a == b:
-        return 0
-    i = j = 0
-    while i < len(a) or j < len(b):
-        while i < len(a) and not _alnum(a[i]) and a[i] not in "~^":
-            i += 1
-        while j < len(b) and not _alnum(b[j]) and b[j] not in "~^":
-            j += 1
-        a_tilde, b_tilde = i < len(a) and a[i] == "~", j < len(b) and b[j] == "~"
-        if a_tilde or b_tilde:
-            if not a_tilde:
-                return 1
-            if not b_tilde:
-                return -1
-            i, j = i + 1, j + 1
-            continue
-        a_caret, b_caret = i < len(a) and a[i] == "^", j < len(b) and b[j] == "^"
-        if a_caret or b_caret:
-            if i >= len(a):
-                return -1
-            if j >= len(b):
-                return 1
-            if not a_caret:
-                return 1
-            if not b_caret:
-                return -1
-            i, j = i + 1, j + 1
-            continue
-        if i >= len(a) or j >= len(b):
-            break
-        numeric = a[i].isdigit()
-        kind = str.isdigit if numeric else _alpha
-        start_a, start_b = i, j
-        while i < len(a) and a[i].isascii() and kind(a[i]):
-            i += 1
-        while j < len(b) and b[j].isascii() and kind(b[j]):
-            j += 1
-        seg_a, seg_b = a[start_a:i], b[start_b:j]
-        if not seg_b:  # segments of different kinds: a number is newer than letters
-            return 1 if numeric else -1
-        if numeric:
-            seg_a, seg_b = seg_a.lstrip("0"), seg_b.lstrip("0")
-            if len(seg_a) != len(seg_b):
-                return 1 if len(seg_a) > len(seg_b) else -1
-        if seg_a != seg_b:
-            return 1 if seg_a > seg_b else -1
-    if i >= len(a) and j >= len(b):
-        return 0
-    return -1 if i >= len(a) else 1
-
-
-def _alnum(char: str) -> bool:
-    return char.isascii() and char.isalnum()
-
-
-def _alpha(char: str) -> bool:
-    return char.isascii() and char.isalpha()
 
 
 def compare_evr(a: tuple[str | None, str | None, str | None],

@@ -1,5 +1,5 @@
 """The profile as plain data (`kickgen show`) and as documentation: the key reference table
-(`reference_markdown()`, pasted into the README and checked by a test), both derived from
+(`reference_markdown()`, in docs/profile.md and checked by a test), both derived from
 the schema."""
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def profile_to_data(obj: Any) -> Any:
 
 
 def profile_reference() -> list[tuple[str, str, str, str]]:
-    """(key path, default, example, meaning) for every key, in schema order (README table)."""
+    """(key path, default, example, meaning) for every key, in schema order (docs/profile.md table)."""
     rows: list[tuple[str, str, str, str]] = []
 
     def walk(cls: type, prefix: str) -> None:

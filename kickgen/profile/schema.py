@@ -1,7 +1,7 @@
 """The profile schema: value kinds and the frozen dataclass tree a profile loads into.
 
 This is the single source of truth: the loader (`kickgen.profile.loader`), the conversion
-(`kickgen.profile.convert`), `kickgen show` and the README's key reference
+(`kickgen.profile.convert`), `kickgen show` and the key reference in docs/profile.md
 (`kickgen.profile.reference`) are all derived from it. Each field's metadata says what it
 means, which string kind it takes and an example value.
 """

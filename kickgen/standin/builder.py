@@ -3,8 +3,8 @@
 Real CentOS 6.5 media cannot be fetched here, so this builds a look-alike ISO: the 6.5 layout,
 volume ID, stock isolinux.cfg and BOOTX64.conf, El Torito BIOS + UEFI entries, hybrid MBR/GPT,
 implanted media MD5, booting Debian's kernel into a busybox initrd that holds the stand-in
-installer (vm/standin/initrd/), the stand-in system (vm/standin/sysroot/) and its package
-catalogue (vm/standin/packages/). `build_standin` reads like the recipe:
+installer (data/initrd/), the stand-in system (data/sysroot/) and its package
+catalogue (data/packages/). `build_standin` reads like the recipe:
 
     initrd  <- busybox + kernel modules + extra host binaries + the overlays   (_build_initrd)
     tree    <- the 6.5 layout around kernel + initrd                          (_stage_tree)
@@ -428,7 +428,7 @@ BASE_DB_DIR = SYSROOT_DIR / "var" / "lib" / "rpm" / "standin"
 
 def base_repodata(epoch: int = DEFAULT_EPOCH) -> tuple[tuple[str, bytes], ...]:
     """`repodata/` of the stand-in media (metadata only, plain file names): the packages and
-    groups of vm/standin/build/base-repo.txt, versions from the stand-in base system or catalogue.
+    groups of data/build/base-repo.txt, versions from the stand-in base system or catalogue.
     What `kickgen check-offline --base` and the stand-in yum (file:// repos) read."""
     from kickgen.offline.repodata import render_repodata
     from kickgen.offline.rpm import Capability, PackageFile, RpmPackage

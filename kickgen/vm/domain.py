@@ -1,4 +1,4 @@
-"""Domain XML for the two phases of a boot test, rendered from the templates in vm/domain/.
+"""Domain XML for the two phases of a boot test, rendered from the templates in kickgen/vm/xml/.
 
 Pure text: no libvirt calls here (harness.py defines and runs what this renders).
 """
@@ -85,7 +85,7 @@ _env = jinja2.Environment(
 
 
 def render_domain_xml(spec: DomainSpec) -> str:
-    """The domain XML for SPEC.phase (vm/domain/<phase>.xml.j2)."""
+    """The domain XML for SPEC.phase (kickgen/vm/xml/<phase>.xml.j2)."""
     for field, allowed in (("phase", PHASES), ("firmware", FIRMWARES), ("medium", MEDIA),
                            ("domain_type", ("qemu", "kvm")), ("serial", ("file", "pty"))):
         if getattr(spec, field) not in allowed:
