@@ -2,8 +2,9 @@
 
 A generated part sits between `<!-- BEGIN GENERATED: what -->` and `<!-- END GENERATED -->`:
 `synopsis` and `options` in docs/kickgen*.md come from kickgen's argparse parser,
-`profile keys` in docs/profile.md from the profile schema. tests/test_cli.py and
-tests/test_profile.py fail when a page and the code disagree.
+`profile keys` in docs/profile.md from the profile schema, `rules` and `releases` in
+docs/kickgen-validate.md from the validator's rule table and grammar. tests/test_cli.py,
+tests/test_profile.py and tests/test_validate.py fail when a page and the code disagree.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import sys
 from pathlib import Path
 
 from kickgen.cli import options_markdown, subcommands, synopsis_text
+from kickgen.kickstart.validate.grammar import releases_markdown
+from kickgen.kickstart.validate.rules import rules_markdown
 from kickgen.profile import reference_markdown
 
 DOCS = Path(__file__).resolve().parent
@@ -26,7 +29,10 @@ def blocks_for(page: Path) -> dict[str, str]:
         return {"options": options_markdown(None)}
     name = page.stem.removeprefix("kickgen-")
     if page.stem.startswith("kickgen-") and name in subcommands():
-        return {"synopsis": f"```\n{synopsis_text(name)}\n```", "options": options_markdown(name)}
+        blocks = {"synopsis": f"```\n{synopsis_text(name)}\n```", "options": options_markdown(name)}
+        if name == "validate":
+            blocks |= {"rules": rules_markdown(), "releases": releases_markdown()}
+        return blocks
     return {}
 
 

@@ -203,52 +203,120 @@ def _cmd_render(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_validation_options(p: argparse.ArgumentParser) -> None:
+    """The options `validate` and `iso --ks` share: how a kickstart is judged."""
+    from kickgen.kickstart.validate import DEFAULT_RELEASE, releases
+
+    p.add_argument("--release", default=DEFAULT_RELEASE, choices=releases(), metavar="6.N",
+                   help="judge the kickstart by this EL6 release's installer (6.0 to 6.10; default "
+                        f"{DEFAULT_RELEASE}): later releases' syntax is an error")
+    p.add_argument("--include-dir", action="append", default=[], metavar="DIR", dest="include_dirs",
+                   help="look for %%include files here too (besides the kickstart's folder) (repeatable)")
+    p.add_argument("--disable", action="append", default=[], metavar="RULE",
+                   help="do not apply this rule (an id from --list-rules, a shellcheck code such as "
+                        "SC2086, or 'shellcheck' for all of them) (repeatable)")
+    p.add_argument("--strict", action="store_true", help="warnings fail too (exit 1); errors always do")
+
+
+def _validation_options(args: argparse.Namespace):  # -> kickgen.kickstart.validate.Options
+    from kickgen.kickstart.validate import Options
+    from kickgen.kickstart.validate.rules import check_rule_ids
+
+    return Options(release=args.release, include_dirs=tuple(Path(d) for d in args.include_dirs),
+                   disabled=check_rule_ids(args.disable))
+
+
 def _add_validate(sub: argparse._SubParsersAction) -> None:
-    p = _command(sub, "validate", "check a profile's kickstart, or a kickstart file",
-                 "Render PROFILE and validate the kickstart, or validate the kickstart FILE "
-                 "given with --ks: pykickstart with the RHEL6 handler (warnings count), "
-                 "shellcheck on every shell %pre/%post, and kickgen's EL6 rules. Every problem "
-                 "is one line SOURCE:LINE: message; exit 1 when there is any.\n"
-                 "A kickstart file given as the positional argument is accepted too.",
-                 ["kickgen validate centos65-docker",
-                  "kickgen validate --ks ks.cfg"])
+    p = _command(sub, "validate", "judge a kickstart file as the EL6 installer will, or a profile's kickstart",
+                 "Check the kickstart FILE given with --ks, or the kickstart PROFILE renders, the "
+                 "way the EL6 installer (anaconda 13.21 and its parser, pykickstart r1.74, as of "
+                 "--release) will read it, and name what will go wrong: one line per finding, "
+                 "FILE:LINE: severity: message [rule], errors first, then the counts.\n"
+                 "error: the installer refuses the file, or the unattended install would stop "
+                 "and ask; warning: accepted, but wrong or risky; note: style, or not checked. "
+                 "%include files are followed; scripts are checked with shellcheck (as bash, "
+                 "EL6's /bin/sh) or as Python 2.6.\n"
+                 "Exit 0 when there is no error (warnings printed), 1 with an error, or with a "
+                 "warning under --strict. A profile's own kickstart is always judged strictly.",
+                 ["kickgen validate --ks ks.cfg",
+                  "kickgen validate --ks ks.cfg --release 6.10 --disable SC2086 --strict",
+                  "kickgen validate --ks ks.cfg --format sarif > ks.sarif",
+                  "kickgen validate centos65-docker"])
     _add_profile(p, optional=True)
     _add_ks(p, "validate this kickstart file instead of rendering PROFILE")
     _add_overrides(p)
+    _add_validation_options(p)
+    p.add_argument("--format", choices=("text", "json", "sarif"), default="text",
+                   help="text: one line per finding (default); json; sarif: SARIF 2.1.0 for code-scanning pages")
+    p.add_argument("--list-rules", action="store_true",
+                   help="print every rule id with its severity and meaning, and exit")
     p.set_defaults(func=_cmd_validate)
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     from kickgen.core.errors import UsageError
-    from kickgen.kickstart import render_kickstart, validate_kickstart
+    from kickgen.kickstart import render_kickstart
+    from kickgen.kickstart.validate import check_file, check_kickstart
     from kickgen.profile import load_profile
     from kickgen.profile.search import find_profile
 
+    if args.list_rules:
+        from kickgen.kickstart.validate import RULES
+
+        for rule in RULES.values():
+            print(f"{rule.id:<30} {rule.severity.label:<8} {rule.summary}")
+        return 0
+    options = _validation_options(args)
     if args.ks and args.profile:
         raise UsageError("give a PROFILE or --ks FILE, not both")
     source = args.ks
+    strict = args.strict
     if source is None:
         if args.profile is None:
             raise UsageError("validate needs a PROFILE or --ks FILE")
         target = args.profile
         is_profile = target.endswith((".yaml", ".yml")) or not Path(target).is_file()
-        if is_profile and find_profile(target) is not None:
-            kickstart = render_kickstart(load_profile(target, args.overrides))
-            validate_kickstart(kickstart.text, f"<{kickstart.profile_name}.ks>")
-            if not args.quiet:
-                print(f"kickgen: profile {kickstart.profile_name}: kickstart is valid")
-            return 0
-        if not Path(target).is_file():
+        if not (is_profile and find_profile(target) is not None) and not Path(target).is_file():
             raise UsageError(f"no profile or kickstart file {target!r}")
-        source = target       # the older spelling: a kickstart file as the positional
-    if args.overrides:
-        raise UsageError("--set applies to profiles, not to a kickstart file")
-    if not Path(source).is_file():
-        raise UsageError(f"--ks {source}: no such kickstart file")
-    validate_kickstart(_read_kickstart(source), source)
-    if not args.quiet:
-        print(f"kickgen: {source}: kickstart is valid")
-    return 0
+        source = None if is_profile and find_profile(target) is not None else target
+    if source is None:
+        kickstart = render_kickstart(load_profile(args.profile, args.overrides))
+        report = check_kickstart(kickstart.text, f"<{kickstart.profile_name}.ks>", options)
+        strict = True           # kickgen's own kickstarts carry no warnings
+    else:
+        if args.overrides:
+            raise UsageError("--set applies to profiles, not to a kickstart file")
+        if not Path(source).is_file():
+            raise UsageError(f"--ks {source}: no such kickstart file")
+        report = check_file(Path(source), options)
+    _print_report(report, args.format, quiet=args.quiet)
+    return 1 if report.fails(strict) else 0
+
+
+def _print_report(report, form: str, *, quiet: bool = False) -> None:  # report: validate.Report
+    import json
+
+    from kickgen.kickstart.validate import Severity
+
+    if form == "sarif":
+        from kickgen import __version__
+        from kickgen.kickstart.validate import RULES
+        from kickgen.kickstart.validate.sarif import sarif_log
+
+        print(json.dumps(sarif_log(report, RULES, __version__), indent=2))
+    elif form == "json":
+        print(json.dumps({
+            "release": report.release, "files": report.files,
+            "counts": {severity.label: report.count(severity) for severity in Severity},
+            "findings": [{"file": f.file, "line": f.line, "column": f.column, "severity": f.severity.label,
+                          "rule": f.rule, "message": f.message} for f in report.findings]}, indent=2))
+    else:
+        # --quiet keeps what needs acting on: errors and warnings
+        shown = [f for f in report.findings if not quiet or f.severity <= Severity.WARNING]
+        for finding in shown:
+            print(finding)
+        if not quiet:
+            print(f"{report.files[0] if report.files else 'kickstart'}: {report.summary()} (EL{report.release})")
 
 
 # --- check-offline (air-gapped media) ---------------------------------------------------------
@@ -335,8 +403,10 @@ def _add_iso(sub: argparse._SubParsersAction) -> None:
     _add_profile(p)
     p.add_argument("--base", required=True, metavar="BASE.iso", help="the CentOS 6.5 install ISO (only read)")
     p.add_argument("-o", "--output", required=True, metavar="OUT.iso", help="the ISO to write")
-    _add_ks(p, "put this kickstart on the ISO instead of rendering PROFILE")
+    _add_ks(p, "put this kickstart on the ISO instead of rendering PROFILE (judged as by kickgen "
+               "validate: errors refuse the media, warnings are printed)")
     _add_overrides(p)
+    _add_validation_options(p)
     p.add_argument("--add", action="append", default=[], metavar="SRC:ISO_PATH",
                    help="also put file SRC on the ISO at ISO_PATH (repeatable)")
     p.add_argument("--no-offline-check", action="store_true",
@@ -352,8 +422,14 @@ def _cmd_iso(args: argparse.Namespace) -> int:
     profile = load_profile(args.profile, args.overrides)
     kickstart = _read_kickstart(args.ks) if args.ks else None
     add = [parse_add(item) for item in args.add]
+
+    def show_findings(report) -> None:  # a --ks kickstart's warnings and notes, before the long work
+        for line in report.lines():
+            print(f"kickgen: {line}", file=sys.stderr)
+
     build = dict(kickstart=kickstart, kickstart_source=args.ks, add=add,
-                 offline_check=not args.no_offline_check)
+                 offline_check=not args.no_offline_check, strict=args.strict,
+                 validation=_validation_options(args), on_findings=show_findings)
     from rich.console import Console
     from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 

@@ -10,13 +10,15 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from kickgen.core.atomic import write_text
 from kickgen.core.errors import KickgenError, UsageError
 from kickgen.core.resources import artifacts_dir
 from kickgen.kickstart.render import render_kickstart, reproducible_salt
+from kickgen.kickstart.validate import Options as ValidationOptions
+from kickgen.kickstart.validate import Report as ValidationReport
 from kickgen.kickstart.validate import validate_kickstart
 from kickgen.media.remaster import ExtraFile, Progress, RemasterRequest, RemasterResult, remaster
 from kickgen.profile import Profile, load_profile
@@ -69,12 +71,22 @@ def parse_add(item: str) -> ExtraFile:
 
 def build_media(profile: Profile, base: Path, output: Path, *, kickstart: str | None = None,
                 kickstart_source: str | None = None, add: Sequence[ExtraFile] = (),
-                offline_check: bool = True,
+                offline_check: bool = True, strict: bool = False,
+                validation: ValidationOptions | None = None,
+                on_findings: Callable[[ValidationReport], None] | None = None,
                 progress: Progress | None = None) -> RemasterResult:
-    """Remaster BASE into OUTPUT so it installs PROFILE unattended (or KICKSTART, when given)."""
+    """Remaster BASE into OUTPUT so it installs PROFILE unattended (or KICKSTART, when given).
+
+    A given KICKSTART is refused for errors (and for warnings when STRICT); its findings go to
+    ON_FINDINGS before the build. A rendered one must have no warnings: kickgen's own policy.
+    """
     label = profile.media.volume_id or _volume_id_of(Path(base))
     text = kickstart if kickstart is not None else kickstart_for(profile, label)
-    validate_kickstart(text, kickstart_source or f"{profile.name} (rendered)")
+    report = validate_kickstart(text, kickstart_source or f"{profile.name} (rendered)",
+                                strict=strict or kickstart is None, options=validation or ValidationOptions(),
+                                path=Path(kickstart_source) if kickstart_source else None)
+    if on_findings is not None and report.findings:
+        on_findings(report)
     # the profile loader already resolved each src (beside the file that set it, see Mark.base_dir)
     extras = [ExtraFile(m.src, m.dest) for m in profile.media.add]
     extras += add

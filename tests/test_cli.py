@@ -132,7 +132,7 @@ def test_validate_takes_ks_and_the_older_positional_kickstart(tmp_path):
     assert kickgen("render", "el6-base", "-o", str(ks)).returncode == 0
     for argv in (["validate", "--ks", str(ks)], ["validate", str(ks)]):
         result = kickgen(*argv)
-        assert result.returncode == 0 and result.stdout == f"kickgen: {ks}: kickstart is valid\n", argv
+        assert result.returncode == 0 and result.stdout.endswith(f"{ks}: 0 errors, 0 warnings, 1 note (EL6.5)\n"), argv
     both = kickgen("validate", "el6-base", "--ks", str(ks))
     assert both.returncode == 2 and "not both" in both.stderr
     neither = kickgen("validate")
@@ -366,7 +366,9 @@ def test_manual_page_matches_the_parser(name):
     text = page.read_text()
     headings = re.findall(r"^## (.+)$", text, re.M)
     assert headings[:len(MAN_SECTIONS)] == MAN_SECTIONS, page.name
-    assert generated_blocks(text) == expected_blocks(name), (
+    # the parser's blocks (validate's rules and releases: tests/test_validate.py)
+    parser_blocks = {k: v for k, v in generated_blocks(text).items() if k in ("options", "synopsis")}
+    assert parser_blocks == expected_blocks(name), (
         f"{page.name} is out of date with the parser: run .venv/bin/python docs/update.py")
 
 

@@ -13,12 +13,13 @@ import pytest
 
 from kickgen.core.errors import ProfileError, TemplateError, ValidationError
 from kickgen.kickstart.render import offline_repos, render_kickstart
-from kickgen.kickstart.validate import _split, check_kickstart
 from kickgen.offline import check_offline, embedded_repos_for
 from kickgen.offline.repodata import write_repodata
 from kickgen.offline.requests import requested_packages
 from kickgen.profile import FrozenMapping, load_profile
 from kickgen.profile.search import shipped_dir
+from ks_helpers import problems as check_kickstart
+from ks_helpers import split_kickstart as _split
 from offline_fixtures import BASE_COMPS, base_packages, make_base_iso
 
 PROFILES_DIR = shipped_dir()

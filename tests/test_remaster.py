@@ -319,6 +319,49 @@ def test_cli_ks_file(tiny_hybrid, kickstart, tmp_path) -> None:
     assert isoinfo_extract(out, "/ks.cfg", "rr") == kickstart
 
 
+# A user's own kickstart, as public EL6 kickstarts are written: accepted by EL6 with warnings
+# (clear-text root password, %packages without %end, no finishing command).
+USER_KS = """\
+install
+cdrom
+lang en_US.UTF-8
+keyboard us
+timezone UTC
+rootpw vagrant
+bootloader --location=mbr
+zerombr
+clearpart --all --initlabel
+autopart
+%packages --nobase
+@core
+"""
+
+
+def test_cli_ks_with_warnings_builds_the_media(tiny_hybrid, tmp_path) -> None:
+    ks = tmp_path / "user.ks"
+    ks.write_text(USER_KS)
+    out = tmp_path / "user.iso"
+    argv = [str(KICKGEN), "iso", "standin-docker", "--base", str(tiny_hybrid), "-o", str(out), "--ks", str(ks)]
+    proc = subprocess.run(argv, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    warned = [line for line in proc.stderr.splitlines() if ": warning: " in line]
+    assert [w.rsplit("[", 1)[1] for w in warned] == ["rootpw-plaintext]", "section-without-end]",
+                                                      "no-finishing-command]"], proc.stderr
+    assert isoinfo_extract(out, "/ks.cfg", "rr") == USER_KS.encode()
+    # --strict refuses it, and leaves nothing
+    strict = tmp_path / "strict.iso"
+    proc = subprocess.run([*argv[:5], "-o", str(strict), "--ks", str(ks), "--strict"], capture_output=True, text=True)
+    assert proc.returncode == 1 and "[rootpw-plaintext]" in proc.stderr and "Traceback" not in proc.stderr
+    assert not strict.exists() and not Path(f"{strict}.json").exists()
+    # an error refuses it whatever the strictness; a later release's syntax is an error for 6.5
+    ks.write_text(USER_KS.replace("%packages --nobase", "%packages --nocore"))
+    proc = subprocess.run([*argv[:5], "-o", str(strict), "--ks", str(ks)], capture_output=True, text=True)
+    assert proc.returncode == 1 and "accepted from RHEL/CentOS 6.6" in proc.stderr and not strict.exists()
+    proc = subprocess.run([*argv[:5], "-o", str(strict), "--ks", str(ks), "--release", "6.6", "-q"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0 and strict.exists(), proc.stderr
+
+
 # --- refusals -------------------------------------------------------------------------------
 
 def _only(folder: Path) -> list[str]:

@@ -16,8 +16,9 @@ import pytest
 
 from kickgen.core.errors import ProfileError, TemplateError
 from kickgen.kickstart.render import TEMPLATES_DIR, Kickstart, render_kickstart
-from kickgen.kickstart.validate import _split, check_kickstart
 from kickgen.profile import Profile, load_profile
+from ks_helpers import problems as check_kickstart
+from ks_helpers import split_kickstart as _split
 from paths import PROJECT_ROOT
 
 GOLDEN = Path(__file__).parent / "golden" / "kickstart"
@@ -319,7 +320,7 @@ def test_bad_apples_are_refused_or_quoted(key, monkeypatch):
         problems_found = check_kickstart(text)
         if key.endswith("].body") and problems_found:
             # a script body is shell by design: broken shell is caught by shellcheck
-            assert all("shellcheck" in line for line in problems_found), problems_found
+            assert all(" [SC" in line for line in problems_found), problems_found
             refused += 1
         else:
             assert problems_found == [], (key, apple)
@@ -436,8 +437,9 @@ def test_no_static_clearpart_without_drives(name):
     text = render(name).text
     commands = _command_lines(text)
     assert not [c for c in commands if c.split()[0] in ("clearpart", "ignoredisk", "bootloader")], commands
-    assert commands.count("%include /tmp/kickgen-storage.ks") == 1
-    assert commands.index("%include /tmp/kickgen-storage.ks") < commands.index("autopart")
+    lines = text.splitlines()
+    assert lines.count("%include /tmp/kickgen-storage.ks") == 1
+    assert lines.index("%include /tmp/kickgen-storage.ks") < lines.index("autopart")
     _, sections, _ = _split(text)
     pre = [s for s in sections if s.name == "%pre"]
     assert pre[0].args == ("--log=/tmp/ks-pre-kickgen-disks.log", "--erroronfail")

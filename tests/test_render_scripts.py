@@ -17,8 +17,9 @@ from pathlib import Path
 import pytest
 
 from kickgen.kickstart.render import render_kickstart
-from kickgen.kickstart.validate import _split, shellcheck_path
+from kickgen.kickstart.validate.scripts import shellcheck_path
 from kickgen.profile import load_profile
+from ks_helpers import split_kickstart as _split
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="chroot needs root")
 
