@@ -423,9 +423,13 @@ def _cmd_iso(args: argparse.Namespace) -> int:
     kickstart = _read_kickstart(args.ks) if args.ks else None
     add = [parse_add(item) for item in args.add]
 
-    def show_findings(report) -> None:  # a --ks kickstart's warnings and notes, before the long work
-        for line in report.lines():
-            print(f"kickgen: {line}", file=sys.stderr)
+    def show_findings(report) -> None:  # a --ks kickstart's findings, before the long work
+        from kickgen.kickstart.validate import Severity
+
+        shown = Severity.NOTE if args.ks and not args.quiet else Severity.WARNING
+        for finding in report.findings:
+            if finding.severity <= shown:
+                print(f"kickgen: {finding}", file=sys.stderr)
 
     build = dict(kickstart=kickstart, kickstart_source=args.ks, add=add,
                  offline_check=not args.no_offline_check, strict=args.strict,

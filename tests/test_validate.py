@@ -115,11 +115,20 @@ TRIGGERS = [
     ("include-generated", _sub("autopart\n", "%include /tmp/disks.ks\n") and
      (lambda t: t.replace("autopart\n", "%include /tmp/disks.ks\n") + "%pre\necho autopart >/tmp/disks.ks\n%end\n"), 11),
     ("option-abbreviated", _sub("--bootproto=dhcp", "--boot=dhcp"), 7),
+    ("plaintext-password", _sub("yum -y install tmux", "echo 'secret' | passwd --stdin admin"), 19),
+    ("weak-password-hashing", _sub("reboot\n", "reboot\nauthconfig --enableshadow --enablemd5\n"), 13),
+    ("bootloader-not-hash", _sub("--location=mbr", "--location=mbr --md5pass=CHANGEME"), 8),
+    ("disk-initialization", _sub("zerombr\nclearpart --all --initlabel\n", "clearpart --all\n"), 9),
+    ("package-name", _sub("@core\n", "@core\ngit, vim\n"), 16),
+    ("install-root-path", _sub("yum -y install tmux", "service network restart"), 19),
+    ("unverified-download", _sub("yum -y install tmux", "curl -k https://example.com/x.sh -o /tmp/x.sh"), 19),
+    ("conflicting-options", _sub("clearpart --all --initlabel", "clearpart --linux --all --initlabel"), 10),
 ]
 
 
 # rules whose case needs files of its own: the test named
-COVERED_ELSEWHERE = {"include-loop": "test_include_loop_is_refused"}
+COVERED_ELSEWHERE = {"include-loop": "test_include_loop_is_refused",
+                     "duplicate-logvol": "test_duplicate_logvol_by_release"}
 
 
 def test_every_rule_has_a_case():
@@ -172,7 +181,7 @@ def test_findings_sorted_by_severity_then_line_never_line_0():
 
 
 def test_every_problem_is_reported_not_only_the_first():
-    text = GOOD.replace("zerombr\n", "zerombr\nfrobnicate\nzerombr yes\nkeyboard\n")
+    text = GOOD.replace("zerombr\n", "zerombr\nfrobnicate\nlang\nkeyboard\n")
     lines = [f.line for f in check_kickstart(text, "ks.cfg").findings if f.severity == Severity.ERROR]
     assert lines == [10, 11, 12]
 
@@ -236,6 +245,43 @@ def test_swallowed_commands_after_an_open_packages_section():
     found = rules_of(text)
     assert found["section-without-end"] == [13, 15]      # the header, and the swallowed reboot
     assert "no-finishing-command" in found
+
+
+def test_duplicate_logvol_by_release():
+    """6.0-6.4's parser crashes on a logical volume name used twice; 6.5's warns."""
+    lv = "part pv.01 --size=1\nvolgroup vg pv.01\nlogvol / --vgname=vg --name=lv --size=1\n" \
+         "logvol /home --vgname=vg --name=lv --size=1\n"
+    text = GOOD.replace("autopart\n", lv)
+    assert rules_of(text, release="6.4")["duplicate-logvol"] == [14]
+    assert rules_of(text, release="6.5")["duplicate-command"] == [14]
+    assert "duplicate-logvol" not in rules_of(text, release="6.5")
+
+
+@pytest.mark.parametrize("line,fires", [
+    ("echo done > /etc/motd", True),              # the installer's /etc
+    ("sed -i s/a/b/ /boot/grub/grub.conf", True),
+    ("echo done > /mnt/sysimage/etc/motd", False),
+    ('kg_run "copy to /root/x" cp /tmp/ks.cfg /mnt/sysimage/root/x', False),   # a message, not a write
+])
+def test_nochroot_paths(line, fires):
+    text = GOOD.replace("%post --log=/root/ks-post-x.log\nyum -y install tmux",
+                        f"%post --nochroot --log=/mnt/sysimage/root/ks-post-x.log\n{line}")
+    assert ("install-root-path" in rules_of(text)) == fires
+
+
+@pytest.mark.parametrize("line,fires", [
+    ("curl -fsS https://example.com/install.sh | bash", True),
+    ("wget -O /tmp/a http://example.com/a.tgz", True),
+    ("wget -O /tmp/a http://example.com/a.tgz\necho 'abc  /tmp/a' | sha256sum -c", False),
+    ("curl -fsSo /tmp/a https://example.com/a.tgz", False),
+])
+def test_unverified_downloads(line, fires):
+    assert ("unverified-download" in rules_of(GOOD.replace("yum -y install tmux", line))) == fires
+
+
+def test_chroot_service_calls_inside_a_heredoc_are_not_run_in_the_chroot():
+    post = "cat > /etc/rc.d/rc.local <<'EOF'\nservice network restart\nEOF"
+    assert "install-root-path" not in rules_of(GOOD.replace("yum -y install tmux", post))
 
 
 # --- %include ----------------------------------------------------------------------------------------

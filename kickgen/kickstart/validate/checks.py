@@ -15,7 +15,7 @@ from collections.abc import Iterable
 
 from kickgen.core.el6 import CRYPT_SHA512
 from kickgen.kickstart.validate.findings import Finding, Severity
-from kickgen.kickstart.validate.grammar import Grammar, command_spec
+from kickgen.kickstart.validate.grammar import Grammar, command_spec, release_key
 from kickgen.kickstart.validate.source import Command, Kickstart, Line, Section
 
 FINISHING = ("reboot", "poweroff", "halt", "shutdown")
@@ -38,15 +38,23 @@ _REPO_URL = re.compile(r"\b(baseurl|mirrorlist)=([^\s'\"]+)")
 _LOCAL_URL = ("file:",)
 
 
+# r1.74.14 (6.5) made autopart with part an error; before, the later one silently won
+AUTOPART_WITH_PART_REFUSED_FROM = (6, 5)
+
+
 def check_kickstart_rules(ks: Kickstart, grammar: Grammar) -> list[Finding]:
     found: list[Finding] = []
-    found += _duplicates(ks.commands)
+    found += _duplicates(ks.commands, release_key(grammar.release) >= AUTOPART_WITH_PART_REFUSED_FROM)
     found += _swallowed(ks.sections)
     found += _missing_answers(ks)
     found += _root_password(ks.commands)
     found += _bootloader_password(ks.commands)
     found += _network(ks)
     found += _el7(ks)
+    found += _other_passwords(ks)
+    found += _disks(ks, release_key(grammar.release))
+    found += _packages(ks)
+    found += _script_habits(ks)
     return found
 
 
@@ -70,7 +78,7 @@ def option(words: Iterable[str], name: str) -> str | None:
 
 # --- duplicates ------------------------------------------------------------------------------------
 
-def _duplicates(commands: list[Command]) -> list[Finding]:
+def _duplicates(commands: list[Command], autopart_with_part_refused: bool) -> list[Finding]:
     found = []
     first_of: dict[str, Command] = {}
     for cmd in commands:
@@ -95,9 +103,14 @@ def _duplicates(commands: list[Command]) -> list[Finding]:
         later, earlier = (auto[0], manual[0]) if auto[0].at.number > manual[0].at.number else (manual[0], auto[0])
         if auto[0].at.file != manual[0].at.file:
             later, earlier = auto[0], manual[0]
-        found.append(_f(later.at, Severity.ERROR, "autopart-with-part",
-                        f"'{later.name}' and '{earlier.name}' (line {earlier.at.number}) cannot be used "
-                        "together: EL6's parser refuses the kickstart"))
+        if autopart_with_part_refused:
+            found.append(_f(later.at, Severity.ERROR, "autopart-with-part",
+                            f"'{later.name}' and '{earlier.name}' (line {earlier.at.number}) cannot be used "
+                            "together: EL6's parser refuses the kickstart"))
+        else:
+            found.append(_f(later.at, Severity.WARNING, "conflicting-commands",
+                            f"'{later.name}' and '{earlier.name}' (line {earlier.at.number}) both lay out the "
+                            "disks (refused from 6.5)"))
     return found
 
 
@@ -317,4 +330,208 @@ def _el7(ks: Kickstart) -> list[Finding]:
                            "journalctl": "/var/log files", "hostnamectl": "/etc/sysconfig/network"}.get(tool)
                 found.append(_f(line, Severity.WARNING, "el7-command",
                                 f"'{tool}' does not exist on EL6" + (f" (use {instead})" if instead else "")))
+    return found
+
+
+# --- other passwords ---------------------------------------------------------------------------------
+
+_PASSWD_STDIN = re.compile(r"\b(echo|printf)\b[^|]*\|\s*(\S*/)?passwd\b[^|;&]*--stdin")
+_CHPASSWD = re.compile(r"\b(echo|printf)\b[^|]*\|\s*(\S*/)?chpasswd\b(?![^|;&]*\s-e\b)")
+_WEAK_AUTH = re.compile(r"(^|\s)(--enablemd5|--passalgo[= ](md5|descrypt))(\s|$)")
+_MD5_CRYPT = re.compile(r"\$1\$[^$]{1,8}\$[./0-9A-Za-z]{22}")
+
+
+def _other_passwords(ks: Kickstart) -> list[Finding]:
+    found = []
+    for cmd in _named(ks.commands, "user", "sshpw"):
+        values = _positionals(cmd)
+        password = option(cmd.words, "--password") if cmd.name == "user" else (values[0] if values else None)
+        if password and "--iscrypted" not in cmd.words:
+            found.append(_f(cmd.at, Severity.WARNING, "plaintext-password",
+                            f"'{cmd.name}' carries a clear-text password: use --iscrypted with a SHA-512 hash"))
+    for cmd in _named(ks.commands, "auth", "authconfig"):
+        if _WEAK_AUTH.search(" ".join(cmd.words)):
+            found.append(_f(cmd.at, Severity.WARNING, "weak-password-hashing",
+                            "the installed system will hash passwords with MD5: use --passalgo=sha512"))
+    for cmd in _named(ks.commands, "bootloader"):
+        md5pass = option(cmd.words, "--md5pass")
+        password = option(cmd.words, "--password")
+        if md5pass is not None and not _MD5_CRYPT.fullmatch(md5pass):
+            found.append(_f(cmd.at, Severity.WARNING, "bootloader-not-hash",
+                            "bootloader --md5pass= is not an MD5 crypt hash (grub-md5-crypt): nobody can "
+                            "enter the boot loader's password"))
+        elif password is not None and "--iscrypted" in cmd.words and not _ANY_CRYPT.fullmatch(password):
+            found.append(_f(cmd.at, Severity.WARNING, "bootloader-not-hash",
+                            "bootloader --iscrypted --password= is not a crypt hash (grub-crypt)"))
+    for section, line in _script_lines(ks, heredocs=True):
+        if _PASSWD_STDIN.search(line.text) or _CHPASSWD.search(line.text):
+            found.append(_f(line, Severity.WARNING, "plaintext-password",
+                            f"{section.name} (line {section.header.number}) sets a password from clear "
+                            "text: use usermod -p with a hash, or user --iscrypted"))
+    return found
+
+
+# --- disks -------------------------------------------------------------------------------------------
+
+# r1.74.1 to r1.74.12 (6.0-6.4) crash on a logical volume name used twice (AttributeError in the
+# duplicate check); r1.74.14 warns
+LOGVOL_DUPLICATE_CRASHES_UNTIL = (6, 4)
+
+
+def _disks(ks: Kickstart, release: tuple[int, ...]) -> list[Finding]:
+    found = []
+    names = {c.name for c in ks.commands}
+    initlabel = any("--initlabel" in c.words for c in _named(ks.commands, "clearpart"))
+    if names & set(PARTITIONING) and "zerombr" not in names and not initlabel and not ks.unresolved_includes:
+        at = (_named(ks.commands, "clearpart") or _named(ks.commands, *PARTITIONING))[0].at
+        found.append(_f(at, Severity.WARNING, "disk-initialization",
+                        "no zerombr and no clearpart --initlabel: on a new (blank) disk the installer "
+                        "asks before it initialises the disk"))
+    seen: dict[tuple[str, str], Command] = {}
+    for cmd in ks.commands:
+        if cmd.name == "logvol":
+            key = (f"logical volume {option(cmd.words, '--name')} in {option(cmd.words, '--vgname')}", "")
+        elif cmd.name in ("part", "partition", "raid") and _positionals(cmd) and \
+                _positionals(cmd)[0].startswith("/"):
+            key = (f"mount point {_positionals(cmd)[0]}", "")
+        elif cmd.name == "network" and option(cmd.words, "--device"):
+            key = (f"network device {option(cmd.words, '--device')}", "")
+        else:
+            continue
+        if key in seen and cmd.name == "logvol" and release <= LOGVOL_DUPLICATE_CRASHES_UNTIL:
+            found.append(_f(cmd.at, Severity.ERROR, "duplicate-logvol",
+                            f"{key[0]} is defined again (first at line {seen[key].at.number}): this "
+                            "release's parser crashes on it (fixed in 6.5)"))
+        elif key in seen:
+            found.append(_f(cmd.at, Severity.WARNING, "duplicate-command",
+                            f"{key[0]} is defined again (first at line {seen[key].at.number})"))
+        else:
+            seen[key] = cmd
+    return found
+
+
+# --- packages ----------------------------------------------------------------------------------------
+
+def _packages(ks: Kickstart) -> list[Finding]:
+    """EL6 reads one package per line (r1.74 parser.py addPackages): 'git, vim' is one name."""
+    found = []
+    for section in ks.sections:
+        if section.name != "%packages":
+            continue
+        for line in section.body:
+            entry = line.text.split("#", 1)[0].strip()
+            if entry.startswith("@"):
+                entry = entry.split(" --", 1)[0]     # @group --nodefaults / --optional
+            if "," in entry or (" " in entry.strip() and not entry.startswith("@")):
+                found.append(_f(line, Severity.WARNING, "package-name",
+                                f"'{entry}' is read as one package name: write one package per line"))
+    for _section, line in _script_lines(ks):
+        words = _split(line.text)
+        if "yum" in words and "install" in words:
+            for word in words[words.index("install") + 1:]:
+                if word.endswith(","):
+                    found.append(_f(line, Severity.WARNING, "package-name",
+                                    f"'{word}' is not a package name (yum takes names separated by spaces)"))
+    return found
+
+
+# --- what scripts do in the wrong place ----------------------------------------------------------------
+
+_HEREDOC = re.compile(r"<<-?\s*(['\"]?)([A-Za-z_][A-Za-z0-9_]*)\1")
+# In a chroot %post these act on the running installer, not on the system being installed.
+_RUNTIME = re.compile(
+    r"(?:^|[\s;&|(])(?:(?:\S*/)?service\s+\S+\s+(?:start|stop|restart|reload|condrestart|save)\b"
+    r"|/etc/(?:rc\.d/)?init\.d/\S+\s+(?:start|stop|restart|reload)\b"
+    r"|setenforce\b|echo\s+[01]\s*>\s*/selinux/enforce|(?:\S*/)?iptables\s+-[FXPAID]\b|dhclient\b)")
+# The same in a python script, through os.system/subprocess: the commands are in strings.
+_PYTHON_SHELL = re.compile(r"(?:os\.system|os\.popen|subprocess\.\w+|commands\.getoutput)\(\s*[\"'](.*)[\"']")
+# In a --nochroot %post these name the installer's own files; the new system is under /mnt/sysimage.
+# Only where the script writes: a redirection, tee, sed -i, rm (a quoted message may name a path).
+_SYSTEM_PATH = re.compile(r"(?:>>?\s*|\btee\s+(?:-a\s+)?|\bsed\s+-i\S*\s.*?\s|\brm\s+(?:-\w+\s+)*)"
+                          r"/(etc|boot|root|usr|var|home|opt|srv)(?:/|\b)")
+_INSECURE_TLS = re.compile(r"(?:^|\s)(curl\b[^|;&]*\s(-k|--insecure)\b|wget\b[^|;&]*--no-check-certificate)")
+_PIPE_TO_SHELL = re.compile(r"\b(curl|wget)\b[^|;&]*\|\s*(sudo\s+)?(\S*/)?(ba)?sh\b")
+_PLAIN_DOWNLOAD = re.compile(r"\b(curl|wget)\b[^|;&]*\bhttp://")
+_VERIFIED = re.compile(r"\b(sha256sum|sha512sum|sha1sum|md5sum|gpg|rpm\s+-K|rpm\s+--checksig)\b")
+
+
+def _script_lines(ks: Kickstart, *, heredocs: bool = False):
+    """(section, line) for each code line of the shell scripts; heredoc bodies only when asked."""
+    for section in ks.sections:
+        if section.name not in ("%pre", "%post", "%traceback"):
+            continue
+        interpreter = option(section.args, "--interpreter") or "/bin/sh"
+        if "python" in interpreter.rsplit("/", 1)[-1] or "perl" in interpreter:
+            continue
+        until = None
+        for line in section.body:
+            text = line.text.strip()
+            if until is not None:
+                if text == until:
+                    until = None
+                elif heredocs:
+                    yield section, line
+                continue
+            if not text or text.startswith("#"):
+                continue
+            yield section, line
+            match = _HEREDOC.search(line.text)
+            if match:
+                until = match.group(2)
+
+
+def _script_habits(ks: Kickstart) -> list[Finding]:
+    found = []
+    for section in ks.sections:
+        if section.name != "%post":
+            continue
+        nochroot = "--nochroot" in section.args
+        log = option(section.args, "--log")
+        if log and nochroot and not log.startswith(("/mnt/sysimage/", "/tmp/")):
+            found.append(_f(section.header, Severity.WARNING, "install-root-path",
+                            f"--log={log} of a --nochroot script is written in the installer, and lost: "
+                            "use /mnt/sysimage/..."))
+        elif log and not nochroot and log.startswith("/mnt/sysimage"):
+            found.append(_f(section.header, Severity.WARNING, "install-root-path",
+                            f"--log={log}: anaconda puts a chroot script's log under /mnt/sysimage "
+                            "already; give the path inside the new system"))
+    for section in ks.sections:
+        interpreter = option(section.args, "--interpreter") or ""
+        if section.name != "%post" or "--nochroot" in section.args or "python" not in interpreter:
+            continue
+        for line in section.body:
+            call = _PYTHON_SHELL.search(line.text)
+            match = _RUNTIME.search(call.group(1)) if call else None
+            if match:
+                found.append(_f(line, Severity.WARNING, "install-root-path",
+                                f"'{match.group(0).strip()}' acts on the running installer, not on the "
+                                "installed system (use chkconfig, or the config files)"))
+    for section, line in _script_lines(ks):
+        nochroot = section.name == "%post" and "--nochroot" in section.args
+        if section.name == "%post" and not nochroot:
+            match = _RUNTIME.search(line.text)
+            if match:
+                found.append(_f(line, Severity.WARNING, "install-root-path",
+                                f"'{match.group(0).strip()}' acts on the running installer, not on the "
+                                "installed system (use chkconfig, or the config files)"))
+        if nochroot:
+            text = line.text.replace("/mnt/sysimage/", "/mnt/sysimage:")
+            match = _SYSTEM_PATH.search(text)
+            if match:
+                found.append(_f(line, Severity.WARNING, "install-root-path",
+                                f"/{match.group(1)}/ in a --nochroot script is the installer's own; "
+                                f"the installed system's is /mnt/sysimage/{match.group(1)}/"))
+    verified = {id(section) for section, line in _script_lines(ks, heredocs=True) if _VERIFIED.search(line.text)}
+    for section, line in _script_lines(ks, heredocs=True):
+        problem = None
+        if _INSECURE_TLS.search(line.text):
+            problem = "downloads with TLS verification turned off"
+        elif _PIPE_TO_SHELL.search(line.text):
+            problem = "runs a downloaded script straight from the network"
+        elif _PLAIN_DOWNLOAD.search(line.text) and id(section) not in verified:
+            problem = "downloads over plain http and checks no checksum or signature"
+        if problem:
+            found.append(_f(line, Severity.WARNING, "unverified-download",
+                            f"{section.name} (line {section.header.number}) {problem}: anything on the "
+                            "network path can change what is installed"))
     return found

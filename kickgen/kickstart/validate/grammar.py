@@ -9,21 +9,41 @@ a unique prefix of a long option accepted, options and arguments in any order, `
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from importlib.resources import files
+from typing import Any
 
 from kickgen.core.errors import UsageError
 from kickgen.kickstart.validate.findings import Finding, Severity
 from kickgen.kickstart.validate.source import Command, Line, Section
 
 DEFAULT_RELEASE = "6.5"
-# Options that lower the number of arguments a command needs: the table's counts were probed
-# without options. Probed with r1.74.14 (anaconda's classes): `key --skip`,
-# `raid / --useexisting --device=md0` and `volgroup vg --noformat` are accepted; `rootpw --lock`
-# alone is not ("A single argument is expected").
-_FEWER_ARGUMENTS_WITH = {"key": ({"--skip"}, 0), "raid": ({"--useexisting", "--noformat"}, 1),
-                         "volgroup": ({"--useexisting", "--noformat"}, 1)}
+# Options that change the number of arguments a command takes: the table's counts were probed
+# without options. Probed with r1.74.14: `key --skip` takes none; `raid / --useexisting
+# --device=md0` and `volgroup vg --noformat` take no members ("Members may not be specified for
+# preexisting ..."); `rootpw --lock` alone is refused ("A single argument is expected").
+_ARGUMENTS_WITH = {"key": ({"--skip"}, (0, 1)), "raid": ({"--useexisting", "--noformat"}, (1, 1)),
+                   "volgroup": ({"--useexisting", "--noformat"}, (1, 1))}
+# Checks between a line's options that the commands' parse() make (probed with r1.74.14;
+# "ARG" stands for a positional argument): exactly one of a set, or one option needing another.
+_EXACTLY_ONE = {"ignoredisk": ("--drives", "--only-use", "--interactive"),
+                "driverdisk": ("ARG", "--source", "--biospart"),
+                "harddrive": ("--partition", "--biospart"),
+                "repo": ("--baseurl", "--mirrorlist")}
+_AT_LEAST_ONE = {"services": ("--disabled", "--enabled")}
+# Accepted together, but one cancels the other: the parser keeps the last (a warning).
+_ONE_WINS = {"clearpart": ("--all", "--linux", "--none"), "firewall": ("--enable", "--disable")}
+_MEANINGLESS_WHEN_DISABLED = ("--service", "--port", "--trust", "--ssh", "--http", "--ftp", "--smtp", "--telnet")
+_NEEDS = {"logging": ("--port", "--host")}
+# raid without --level: "RAID Partition defined without RAID level" from 6.3 (r1.74.10) on,
+# unless the array exists already
+_RAID_LEVEL_REQUIRED_FROM = "6.3"
+# anaconda 13.21 replaces some of the parser's command classes (kickstart.py): zerombr is based on
+# FC3_ZeroMbr, which ignores arguments with a deprecation warning where ksvalidator's F9_ZeroMbr
+# refuses them; multipath and dmraid raise "not currently supported" (~795-801).
+_INSTALLER_IGNORES_ARGUMENTS = {"zerombr"}
+_INSTALLER_REFUSES = {"multipath", "dmraid"}
 _BOOLEAN = {"on", "yes", "true", "1", "off", "no", "false", "0"}
 
 
@@ -42,6 +62,16 @@ class OptionSpec:
     until: str | None
     deprecated_since: str | None
     required: bool
+    varies: tuple[tuple[str, str, object], ...] = ()   # (field, since release, value), oldest first
+
+    def at(self, release: str) -> OptionSpec:
+        """This option as RELEASE's parser has it (a few changed: deprecated options took no
+        value before 6.4, network --bootproto gained ibft in 6.1)."""
+        changes: dict[str, Any] = {}
+        for field_name, since, value in self.varies:
+            if release_key(since) <= release_key(release):
+                changes[field_name] = tuple(value) if isinstance(value, list) else value
+        return replace(self, **changes) if changes else self
 
 
 @dataclass(frozen=True)
@@ -55,6 +85,14 @@ class CommandSpec:
     args: tuple[int, int | None] | None
     options: dict[str, OptionSpec]
     options_checked: bool         # False: the command takes its words as they are (auth)
+    args_since: dict[str, tuple[int, int | None]]   # release -> argument counts from then on
+
+    def args_in(self, release: str) -> tuple[int, int | None] | None:
+        counts = self.args
+        for since, value in sorted(self.args_since.items(), key=lambda item: release_key(item[0])):
+            if release_key(since) <= release_key(release):
+                counts = value
+        return counts
 
 
 def _in(release: str, since: str, until: str | None) -> bool:
@@ -69,7 +107,9 @@ def _options(data: dict) -> dict[str, OptionSpec]:
             name=name, canonical=spec.get("canonical") or name, value=bool(spec.get("value")),
             type=spec.get("type"), choices=tuple(spec["choices"]) if spec.get("choices") else None,
             since=spec.get("since") or "6.0", until=spec.get("until"),
-            deprecated_since=spec.get("deprecated_since"), required=bool(spec.get("required")))
+            deprecated_since=spec.get("deprecated_since"), required=bool(spec.get("required")),
+            varies=tuple(sorted(((field_name, since, value) for field_name, by_release in spec.get("varies", {}).items()
+                                 for since, value in by_release.items()), key=lambda v: release_key(v[1]))))
     return out
 
 
@@ -79,6 +119,7 @@ class _Data:
     commands: dict[str, CommandSpec]
     sections: dict[str, dict[str, OptionSpec]]
     section_since: dict[str, str]
+    section_refused: dict[str, dict[str, str]]    # options the parser knows and refuses -> why
 
 
 @cache
@@ -92,10 +133,19 @@ def _data() -> _Data:
             since=spec.get("since") or "6.0", until=spec.get("until"),
             deprecated_since=spec.get("deprecated_since"),
             args=(args[0], args[1]) if args else None, options=_options(spec.get("options", {})),
-            options_checked=not spec.get("options_unchecked"))
+            options_checked=not spec.get("options_unchecked"),
+            args_since={since: (v[0], v[1]) for since, v in spec.get("varies", {}).get("args", {}).items() if v})
     sections = {name: _options(spec.get("options", {})) for name, spec in raw["sections"].items()}
     since = {name: spec.get("since") or "6.0" for name, spec in raw["sections"].items()}
-    return _Data(dict(raw["releases"]), commands, sections, since)
+    refused = {name: {option: _last_line(why.get("message", "")) for option, why in
+                      spec.get("refused_options", {}).items()} for name, spec in raw["sections"].items()}
+    return _Data(dict(raw["releases"]), commands, sections, since, refused)
+
+
+def _last_line(message: str) -> str:
+    """The parser's message without its 'problem occurred on line N' preamble."""
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    return lines[-1].split(": ", 1)[-1] if lines else "refused"
 
 
 def releases() -> list[str]:
@@ -142,6 +192,9 @@ class Grammar:
             return [_f(at, Severity.ERROR, "unknown-command", f"EL6 has no '{cmd.name}' command")]
         if not _in(self.release, spec.since, spec.until):
             return [self._not_in_release(at, f"the '{cmd.name}' command", spec.since, spec.until)]
+        if cmd.name in _INSTALLER_REFUSES:
+            return [_f(at, Severity.ERROR, "unknown-command",
+                       f"EL6's installer does not support '{cmd.name}' (anaconda 13.21 stops on it)")]
         found = []
         if spec.deprecated_since and release_key(spec.deprecated_since) <= release_key(self.release):
             found.append(_f(at, Severity.WARNING, "deprecated",
@@ -152,15 +205,62 @@ class Grammar:
         found += problems
         if any(p.severity == Severity.ERROR for p in problems):
             return found
-        if spec.args is not None:
-            low, high = spec.args
-            lowering, fewer = _FEWER_ARGUMENTS_WITH.get(cmd.name, (set(), low))
-            if any(word.split("=", 1)[0] in lowering for word in cmd.words[1:]):
-                low = fewer
-            if len(positional) < low or (high is not None and len(positional) > high):
+        found += self._between_options(cmd, positional)
+        counts = spec.args_in(self.release)
+        if counts is not None:
+            low, high = counts
+            changing, changed = _ARGUMENTS_WITH.get(cmd.name, (set(), counts))
+            if self._given(cmd) & changing:
+                low, high = changed
+            if cmd.name in _INSTALLER_IGNORES_ARGUMENTS and positional:
+                found.append(_f(at, Severity.WARNING, "deprecated",
+                                f"EL6's installer ignores the arguments of '{cmd.name}' "
+                                f"({' '.join(positional)}); ksvalidator refuses them"))
+            elif len(positional) < low or (high is not None and len(positional) > high):
                 found.append(_f(at, Severity.ERROR, "argument-count",
                                 f"'{cmd.name}' {_count_text(low, high)}, not {len(positional)}"
                                 + (f" ({' '.join(positional)})" if positional else "")))
+        return found
+
+    def _given(self, cmd: Command) -> set[str]:
+        """The long options on CMD's line with a value, abbreviations spelled out (an empty
+        `--opt=` counts as not given: the commands test the value)."""
+        spec = self.data.commands[cmd.name]
+        given = set()
+        for word in cmd.words[1:]:
+            name, equals, value = word.partition("=")
+            if not name.startswith("--") or (equals and not value):
+                continue
+            matches = [o for o in spec.options if o == name] or [o for o in spec.options if o.startswith(name)]
+            if len(matches) == 1:
+                given.add(spec.options[matches[0]].canonical)
+        return given
+
+    def _between_options(self, cmd: Command, positional: list[str]) -> list[Finding]:
+        given = self._given(cmd) | ({"ARG"} if positional else set())
+        spell = {"ARG": "a partition argument"}
+        problem = None
+        if cmd.name in _EXACTLY_ONE:
+            choices = _EXACTLY_ONE[cmd.name]
+            if len(given & set(choices)) != 1:
+                problem = f"takes exactly one of {', '.join(spell.get(c, c) for c in choices)}"
+        elif cmd.name in _AT_LEAST_ONE and not given & set(_AT_LEAST_ONE[cmd.name]):
+            problem = f"needs {' or '.join(_AT_LEAST_ONE[cmd.name])}"
+        elif cmd.name in _NEEDS and _NEEDS[cmd.name][0] in given and _NEEDS[cmd.name][1] not in given:
+            problem = f"{_NEEDS[cmd.name][0]} needs {_NEEDS[cmd.name][1]}"
+        elif cmd.name == "raid" and not given & {"--level", "--useexisting", "--noformat"} and \
+                release_key(self.release) >= release_key(_RAID_LEVEL_REQUIRED_FROM):
+            problem = "needs --level (a new RAID device)"
+        found = []
+        if problem is not None:
+            found.append(_f(cmd.at, Severity.ERROR, "required-option", f"'{cmd.name}' {problem}"))
+        both = [o for o in _ONE_WINS.get(cmd.name, ()) if o in given]
+        if len(both) > 1:
+            found.append(_f(cmd.at, Severity.WARNING, "conflicting-options",
+                            f"'{cmd.name}' is given {' and '.join(both)}: only the last one counts"))
+        if cmd.name == "firewall" and "--disable" in given and given & set(_MEANINGLESS_WHEN_DISABLED):
+            found.append(_f(cmd.at, Severity.WARNING, "conflicting-options",
+                            "'firewall --disabled' with ports or services to open: they have no effect"))
         return found
 
     def _not_in_release(self, at: Line, what: str, since: str, until: str | None) -> Finding:
@@ -171,10 +271,10 @@ class Grammar:
         return _f(at, Severity.ERROR, "unknown-option" if what.startswith("option") else "unknown-command",
                   f"{what} was removed after RHEL/CentOS {until}; the target is {self.release}")
 
-    def _parse_options(self, at: Line, owner: str, words: list[str],
-                       options: dict[str, OptionSpec]) -> tuple[list[str], list[Finding]]:
+    def _parse_options(self, at: Line, owner: str, words: list[str], options: dict[str, OptionSpec],
+                       refused: dict[str, str] | None = None) -> tuple[list[str], list[Finding]]:
         """optparse's reading of WORDS: the positional arguments left, and the problems found."""
-        available = {name: o for name, o in options.items() if _in(self.release, o.since, o.until)}
+        available = {name: o.at(self.release) for name, o in options.items() if _in(self.release, o.since, o.until)}
         found: list[Finding] = []
         seen: set[str] = set()
         positional: list[str] = []
@@ -194,7 +294,7 @@ class Grammar:
                 matches = sorted(o for o in available if o.startswith(name))
                 if len(matches) == 1:
                     spec = available[matches[0]]
-                    found.append(_f(at, Severity.NOTE, "option-abbreviated",
+                    found.append(_f(at, Severity.WARNING, "option-abbreviated",
                                     f"{owner} {name}: EL6 reads this as {spec.name}; spell it out"))
                 elif len(matches) > 1:
                     found.append(_f(at, Severity.ERROR, "option-value",
@@ -202,7 +302,9 @@ class Grammar:
                     continue
             if spec is None:
                 later = options.get(name)
-                if later is not None:
+                if refused and name in refused:
+                    found.append(_f(at, Severity.ERROR, "unknown-option", f"{owner} {name}: {refused[name]}"))
+                elif later is not None:
                     found.append(self._not_in_release(at, f"option {owner} {name}", later.since, later.until))
                 else:
                     found.append(_f(at, Severity.ERROR, "unknown-option", f"{owner} has no option {name} in EL6"))
@@ -231,11 +333,12 @@ class Grammar:
         problem = None
         if spec.choices is not None and value not in spec.choices:
             problem = f"'{value}' is not one of {', '.join(spec.choices)}"
-        elif spec.type == "int":
-            try:
-                int(value, 0) if value.lower().startswith(("0x", "0o", "0b")) else int(value)
-            except ValueError:
-                problem = f"'{value}' is not a whole number"
+        elif spec.type == "int" and _py2_optparse_int(value) is None:
+            problem = f"'{value}' is not a whole number" + (
+                " (EL6 reads a leading 0 as octal)" if value.lstrip("+-").startswith("0") else "")
+        elif spec.type == "string" and value.startswith("--"):
+            # pykickstart 1.74's string type refuses it: usually an option given without its value
+            problem = f"needs a value, not the option '{value}'"
         elif spec.type == "float":
             try:
                 float(value)
@@ -257,7 +360,20 @@ class Grammar:
         since = self.data.section_since.get(section.name, "6.0")
         if release_key(since) > release_key(self.release):
             return [], [self._not_in_release(section.header, f"the {section.name} section", since, None)]
-        return self._parse_options(section.header, section.name, list(section.args), options)
+        return self._parse_options(section.header, section.name, list(section.args), options,
+                                   self.data.section_refused.get(section.name))
+
+
+def _py2_optparse_int(value: str) -> int | None:
+    """Python 2 optparse's int: 0x hex, 0b binary, a leading 0 octal, else decimal."""
+    text = value.lower()
+    sign = text[:1] if text[:1] in "+-" else ""
+    digits = text[len(sign):]
+    base = 16 if digits.startswith("0x") else 2 if digits.startswith("0b") else 8 if digits.startswith("0") else 10
+    try:
+        return int(sign + (digits[2:] if base in (16, 2) else digits), base)
+    except ValueError:
+        return None
 
 
 def _count_text(low: int, high: int | None) -> str:

@@ -31,6 +31,8 @@ _RULES = [
          "inside quotes)", 'bootloader --append="console=ttyS0 #serial"'),
     Rule("autopart-with-part", E, "autopart together with part/partition: EL6's parser refuses the pair",
          "autopart\npart / --size=1024"),
+    Rule("duplicate-logvol", E, "a logical volume name used twice: the parser of 6.0 to 6.4 crashes on it",
+         "logvol / --vgname=vg --name=lv --size=1\nlogvol /home --vgname=vg --name=lv --size=1"),
     Rule("include-missing", E, "an %include that neither kickgen nor the installer can find",
          "%include /mnt/source/site.ks"),
     Rule("include-loop", E, "an %include that includes itself, directly or not", "%include ks.cfg"),
@@ -47,9 +49,18 @@ _RULES = [
          "bootloader --location=mbr --password=secret"),
     Rule("bootloader-hash-as-password", W, "a crypt hash given to --password: grub takes it as the "
          "clear-text password (EL6 wants --md5pass=)", "bootloader --location=mbr --password=$6$salt$..."),
-    Rule("duplicate-command", W, "a command given twice: the later one wins", "timezone UTC\ntimezone Europe/Paris"),
+    Rule("plaintext-password", W, "a user's password in clear text (user/sshpw without --iscrypted, or "
+         "fed to passwd --stdin or chpasswd in a script)", "user --name=admin --password=secret"),
+    Rule("weak-password-hashing", W, "auth/authconfig makes the system hash passwords with MD5",
+         "authconfig --enableshadow --enablemd5"),
+    Rule("bootloader-not-hash", W, "--md5pass= (or --iscrypted --password=) that is no crypt hash",
+         "bootloader --location=mbr --md5pass=CHANGEME"),
+    Rule("duplicate-command", W, "a command given twice (the later one wins), or a logical volume, "
+         "mount point or network device defined twice", "timezone UTC\ntimezone Europe/Paris"),
     Rule("conflicting-commands", W, "two spellings of one setting (auth/authconfig, reboot/poweroff/halt, "
          "part/partition): the later one wins", "auth --useshadow\nauthconfig --enableshadow"),
+    Rule("conflicting-options", W, "options of one line that cancel each other: the last one counts",
+         "clearpart --linux --all"),
     Rule("el7-command", W, "a systemd or EL7+ tool in a script EL6 runs", "%post\nsystemctl enable docker\n%end"),
     Rule("el7-argument", W, "an 'inst.' boot argument: EL6 knows these only without the prefix",
          'bootloader --append="inst.text"'),
@@ -61,9 +72,20 @@ _RULES = [
          "(no reboot line)"),
     Rule("section-without-end", W, "a section not closed with %end (deprecated in EL6, refused by EL7)",
          "%post\necho done"),
+    Rule("disk-initialization", W, "no zerombr and no clearpart --initlabel: a blank disk makes the "
+         "installer ask", "clearpart --all\nautopart"),
+    Rule("package-name", W, "a %packages line or yum argument that is no package name ('git,', 'a b')",
+         "%packages\ngit, vim\n%end"),
+    Rule("install-root-path", W, "a script acting on the wrong root: a chroot %post starting services, "
+         "setting SELinux or firewall rules of the installer; a --nochroot %post writing /etc or /boot "
+         "instead of /mnt/sysimage/...", "%post --nochroot\necho x >> /etc/motd\n%end"),
+    Rule("unverified-download", W, "a script downloads over plain http without a checksum, with TLS "
+         "checks off, or pipes a download into a shell", "%post\ncurl -k https://site/x.sh | sh\n%end"),
     Rule("deprecated", W, "a command or option EL6 ignores (deprecated)", "key --skip\nmouse none"),
     Rule("comment-cuts-line", W, "EL6 takes everything after the first '#' of a command line as a "
          "comment, even inside a value", "rootpw --iscrypted $6$ab#cd$..."),
+    Rule("option-abbreviated", W, "an abbreviated option: EL6 accepts a unique prefix, EL7 and today's "
+         "pykickstart do not", "network --boot=dhcp"),
     Rule("pykickstart3-refuses", W, "EL6's parser accepts the line, today's pykickstart RHEL6 handler "
          "refuses it: check it", "network --bootproto=static"),
     Rule("python-syntax", W, "a %pre/%post for /usr/bin/python that EL6's Python 2.6 cannot run",
@@ -74,8 +96,7 @@ _RULES = [
     # --- notes -----------------------------------------------------------------------------------
     Rule("include-generated", N, "an %include of a file a %pre writes at install time: not checked",
          "%include /tmp/part-include"),
-    Rule("option-abbreviated", N, "an abbreviated option: EL6 accepts a unique prefix, EL7 does not",
-         "network --boot=dhcp"),
+
 ]
 
 RULES: dict[str, Rule] = {rule.id: rule for rule in _RULES}
