@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
@@ -168,8 +169,8 @@ def _cmd_show(args: argparse.Namespace) -> int:
 
 def _add_render(sub: argparse._SubParsersAction) -> None:
     p = _command(sub, "render", "render a profile to a kickstart (validated)",
-                 "Render PROFILE to an EL6 kickstart and validate it (pykickstart RHEL6, "
-                 "shellcheck, EL6 rules) before writing it to stdout, or with -o to FILE "
+                 "Render PROFILE to an EL6 kickstart and validate it (as kickgen validate does; a "
+                 "warning fails too) before writing it to stdout, or with -o to FILE "
                  "(through a temp file renamed into place: a failure leaves no file).",
                  ["kickgen render centos65-docker > ks.cfg",
                   "kickgen render centos65-docker -o ks.cfg --set network.hostname=docker1",
@@ -178,8 +179,7 @@ def _add_render(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", metavar="FILE", help="write the kickstart here (atomically) instead of stdout")
     _add_overrides(p)
     p.add_argument("--no-validate", action="store_true",
-                   help="skip the validation (pykickstart, shellcheck, EL6 rules), "
-                        "e.g. to read the line a problem names")
+                   help="skip the validation (kickgen validate's checks), e.g. to read the line a problem names")
     p.set_defaults(func=_cmd_render)
 
 
@@ -739,6 +739,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("kickgen: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # the reader went away (`kickgen validate ... | head`): no traceback, and none at exit
+        # when Python flushes stdout again
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     finally:
         for sig, handler in previous.items():   # main() may run inside another program (tests)
             signal.signal(sig, handler)  # type: ignore[arg-type]

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from kickgen.core.el6 import CRYPT_SHA512
 from kickgen.kickstart.validate.findings import Finding, Severity
 from kickgen.kickstart.validate.grammar import Grammar, command_spec, release_key
-from kickgen.kickstart.validate.source import Command, Kickstart, Line, Section
+from kickgen.kickstart.validate.source import Command, Kickstart, Line, Section, option
 
 FINISHING = ("reboot", "poweroff", "halt", "shutdown")
 INSTALL_METHODS = ("cdrom", "url", "nfs", "harddrive")
@@ -64,16 +64,6 @@ def _f(at: Line, severity: Severity, rule: str, message: str) -> Finding:
 
 def _named(commands: Iterable[Command], *names: str) -> list[Command]:
     return [c for c in commands if c.name in names]
-
-
-def option(words: Iterable[str], name: str) -> str | None:
-    words = list(words)
-    for index, word in enumerate(words):
-        if word.startswith(name + "="):
-            return word.split("=", 1)[1]
-        if word == name and index + 1 < len(words):
-            return words[index + 1]
-    return None
 
 
 # --- duplicates ------------------------------------------------------------------------------------

@@ -16,9 +16,8 @@ import tempfile
 from pathlib import Path
 
 from kickgen.core.errors import EnvironmentProblem
-from kickgen.kickstart.validate.checks import option
 from kickgen.kickstart.validate.findings import Finding, Severity
-from kickgen.kickstart.validate.source import SCRIPT_SECTIONS, Section
+from kickgen.kickstart.validate.source import SCRIPT_SECTIONS, Section, option
 
 SHELL_DIALECTS = {"sh": "bash", "bash": "bash", "ksh": "ksh", "dash": "dash", "ash": "dash"}
 _LEVELS = {"error": Severity.WARNING, "warning": Severity.WARNING,
@@ -55,12 +54,13 @@ def _shellcheck(scripts: list[tuple[Section, str]], excludes: frozenset[str]) ->
     tool = shellcheck_path()
     found: list[Finding] = []
     with tempfile.TemporaryDirectory(prefix="kickgen-shellcheck-") as folder:
+        tree = Path(folder)                 # scratch: one file per script, for one shellcheck run
         names = []
         for index, (section, dialect) in enumerate(scripts):
-            path = Path(folder, f"{index}.sh")
             # the directive takes line 1, so the script's line N is the file's line N + 1
-            path.write_text(f"# shellcheck shell={dialect}\n" + "".join(f"{line.text}\n" for line in section.body))
-            names.append(str(path))
+            (tree / f"{index}.sh").write_text(f"# shellcheck shell={dialect}\n" +
+                                              "".join(f"{line.text}\n" for line in section.body))
+            names.append(str(tree / f"{index}.sh"))
         command = [tool, "-f", "json1", "--norc"]
         if excludes:
             command += ["-e", ",".join(sorted(code.removeprefix("SC") for code in excludes))]
@@ -94,5 +94,5 @@ def _python(section: Section) -> list[Finding]:
         at = section.body[min(max(line, 1), len(section.body)) - 1]
         found.append(Finding(Severity.WARNING, at.file, at.number, "python-syntax",
                              f"{section.name} (line {section.header.number}) for "
-                             f"{interpreter_of(section)}: {message} (EL6 runs Python 2.6)", column))
+                             f"{interpreter_of(section)}: {message}", column))
     return found

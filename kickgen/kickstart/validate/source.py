@@ -15,6 +15,7 @@ from an absolute host path: a hostile `%include /etc/shadow` must not print the 
 from __future__ import annotations
 
 import shlex
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -85,6 +86,17 @@ class Kickstart:
 # Up to 6.8 (r1.74.20) the parser cut a command line at its first '#' before splitting it;
 # 6.9's r1.74.22 splits with shlex's own comments, which leave a quoted '#' alone.
 LAST_RELEASE_CUTTING_AT_HASH = (6, 8)
+
+
+def option(words: Iterable[str], name: str) -> str | None:
+    """The value of option NAME in WORDS (`--name=value` or `--name value`), or None."""
+    words = list(words)
+    for index, word in enumerate(words):
+        if word.startswith(name + "="):
+            return word.split("=", 1)[1]
+        if word == name and index + 1 < len(words):
+            return words[index + 1]
+    return None
 
 
 def el6_words(text: str, cut_at_hash: bool = True) -> tuple[list[str] | None, int | None]:
