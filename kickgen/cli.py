@@ -255,10 +255,7 @@ def _add_validate(sub: argparse._SubParsersAction) -> None:
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     from kickgen.core.errors import UsageError
-    from kickgen.kickstart import render_kickstart
     from kickgen.kickstart.validate import check_file, check_kickstart
-    from kickgen.profile import load_profile
-    from kickgen.profile.search import find_profile
 
     if args.list_rules:
         from kickgen.kickstart.validate import RULES
@@ -274,12 +271,17 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     if source is None:
         if args.profile is None:
             raise UsageError("validate needs a PROFILE or --ks FILE")
+        from kickgen.profile.search import find_profile   # not needed (nor its import time) for --ks
+
         target = args.profile
         is_profile = target.endswith((".yaml", ".yml")) or not Path(target).is_file()
         if not (is_profile and find_profile(target) is not None) and not Path(target).is_file():
             raise UsageError(f"no profile or kickstart file {target!r}")
         source = None if is_profile and find_profile(target) is not None else target
     if source is None:
+        from kickgen.kickstart import render_kickstart
+        from kickgen.profile import load_profile
+
         kickstart = render_kickstart(load_profile(args.profile, args.overrides))
         report = check_kickstart(kickstart.text, f"<{kickstart.profile_name}.ks>", options)
         strict = True           # kickgen's own kickstarts carry no warnings

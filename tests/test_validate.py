@@ -122,6 +122,7 @@ TRIGGERS = [
     ("package-name", _sub("@core\n", "@core\ngit, vim\n"), 16),
     ("install-root-path", _sub("yum -y install tmux", "service network restart"), 19),
     ("unverified-download", _sub("yum -y install tmux", "curl -k https://example.com/x.sh -o /tmp/x.sh"), 19),
+    ("line-endings", lambda text: text.replace("\n", "\r\n"), 1),
     ("conflicting-options", _sub("clearpart --all --initlabel", "clearpart --linux --all --initlabel"), 10),
 ]
 
@@ -206,6 +207,15 @@ def test_el6_accepts(change):
     report = check_kickstart(change(GOOD), "ks.cfg")
     assert report.errors == [], report.lines()
     assert not report.fails(strict=False)
+
+
+def test_only_a_newline_ends_a_line():
+    """EL6 reads lines with readline: a U+2028 or form feed inside a line does not start a new one."""
+    text = GOOD.replace("reboot\n", "reboot\u2028halt\x0c\n")
+    report = check_kickstart(text, "ks.cfg")
+    assert [(f.line, f.rule) for f in report.findings if f.severity == Severity.ERROR] == [(12, "unknown-command")]
+    # and the line reaches the terminal escaped
+    assert report.lines()[0] == "ks.cfg:12: error: EL6 has no 'reboot\\u2028halt' command [unknown-command]"
 
 
 def test_hash_in_a_command_line_by_release():
@@ -512,3 +522,12 @@ def test_cli_never_prints_plaintext_password(tmp_path):
                  ["render", str(profile), "--set", "system.rootpw=Very-Secret-9"]):
         result = kickgen(*args, env=env)
         assert "Very-Secret-9" not in result.stdout + result.stderr, args
+
+
+def test_cli_output_into_a_closed_pipe_is_no_traceback(tmp_path):
+    many = tmp_path / "many.ks"
+    many.write_text(GOOD.replace("reboot\n", "reboot\n" + "frobnicate\n" * 2000))
+    result = subprocess.run(f"'{KICKGEN}' validate --ks '{many}' | head -1", shell=True, capture_output=True,
+                            text=True, check=False)
+    assert result.stdout.count("\n") == 1 and "[unknown-command]" in result.stdout
+    assert "Traceback" not in result.stderr and "BrokenPipe" not in result.stderr, result.stderr

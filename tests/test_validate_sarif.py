@@ -191,3 +191,25 @@ def test_validator_report_as_sarif(validator, tmp_path):
     assert schema_errors(validator, log) == []
     results = only_run(log)["results"]
     assert [r["ruleId"] for r in results] == [f.rule for f in report.findings]
+
+
+def test_cli_sarif_output_is_valid(validator, tmp_path):
+    """`kickgen validate --format sarif` on a kickstart with an include: valid, the included file's
+    finding on its own file and line, relative to where the command ran."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    (tmp_path / "disks.ks").write_text("zerombr\nclearpart --all --initlabel\nautopart --bogus\n")
+    (tmp_path / "ks.cfg").write_text(
+        "install\ncdrom\nlang en_US.UTF-8\nkeyboard us\ntimezone UTC\nrootpw secret\n"
+        "bootloader --location=mbr\n%include disks.ks\nreboot\n%packages\n@core\n%end\n")
+    kickgen = Path(sys.executable).parent / "kickgen"
+    result = subprocess.run([str(kickgen), "validate", "--ks", "ks.cfg", "--format", "sarif"], cwd=tmp_path,
+                            capture_output=True, text=True)
+    assert result.returncode == 1, result.stderr
+    log = json.loads(result.stdout)
+    assert schema_errors(validator, log) == []
+    located = [(r["ruleId"], r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+                r["locations"][0]["physicalLocation"]["region"]["startLine"]) for r in only_run(log)["results"]]
+    assert located == [("unknown-option", "disks.ks", 3), ("rootpw-plaintext", "ks.cfg", 6)]

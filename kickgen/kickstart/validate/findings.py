@@ -29,7 +29,12 @@ class Finding:
     column: int | None = None
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.severity.label}: {self.message} [{self.rule}]"
+        # a hostile kickstart must not reach the terminal raw (escape sequences, line breaks)
+        return _printable(f"{self.file}:{self.line}: {self.severity.label}: {self.message} [{self.rule}]")
+
+
+def _printable(text: str) -> str:
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 @dataclass(frozen=True)

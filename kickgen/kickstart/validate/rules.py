@@ -82,6 +82,7 @@ _RULES = [
     Rule("unverified-download", W, "a script downloads over plain http without a checksum, with TLS "
          "checks off, or pipes a download into a shell", "%post\ncurl -k https://site/x.sh | sh\n%end"),
     Rule("deprecated", W, "a command or option EL6 ignores (deprecated)", "key --skip\nmouse none"),
+    Rule("line-endings", W, "Windows (CR LF) line endings: the scripts fail on EL6", "%post\\r\necho done\\r\n%end"),
     Rule("comment-cuts-line", W, "EL6 takes everything after the first '#' of a command line as a "
          "comment, even inside a value", "rootpw --iscrypted $6$ab#cd$..."),
     Rule("option-abbreviated", W, "an abbreviated option: EL6 accepts a unique prefix, EL7 and today's "
