@@ -271,7 +271,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     if source is None:
         if args.profile is None:
             raise UsageError("validate needs a PROFILE or --ks FILE")
-        from kickgen.profile.search import find_profile   # not needed (nor its import time) for --ks
+        from kickgen.profile.search import find_profile  # not needed (nor its import time) for --ks
 
         target = args.profile
         is_profile = target.endswith((".yaml", ".yml")) or not Path(target).is_file()
