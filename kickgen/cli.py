@@ -21,9 +21,14 @@ import signal
 import sys
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kickgen import __version__
 from kickgen.core.errors import KickgenError
+
+if TYPE_CHECKING:
+    from kickgen.kickstart.validate import Options as ValidationOptions
+    from kickgen.kickstart.validate import Report as ValidationReport
 
 log = logging.getLogger("kickgen")
 
@@ -218,7 +223,7 @@ def _add_validation_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--strict", action="store_true", help="warnings fail too (exit 1); errors always do")
 
 
-def _validation_options(args: argparse.Namespace):  # -> kickgen.kickstart.validate.Options
+def _validation_options(args: argparse.Namespace) -> ValidationOptions:
     from kickgen.kickstart.validate import Options
     from kickgen.kickstart.validate.rules import check_rule_ids
 
@@ -266,19 +271,10 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     options = _validation_options(args)
     if args.ks and args.profile:
         raise UsageError("give a PROFILE or --ks FILE, not both")
-    source = args.ks
+    if args.ks is None and args.profile is None:
+        raise UsageError("validate needs a PROFILE or --ks FILE")
     strict = args.strict
-    if source is None:
-        if args.profile is None:
-            raise UsageError("validate needs a PROFILE or --ks FILE")
-        from kickgen.profile.search import find_profile  # not needed (nor its import time) for --ks
-
-        target = args.profile
-        is_profile = target.endswith((".yaml", ".yml")) or not Path(target).is_file()
-        if not (is_profile and find_profile(target) is not None) and not Path(target).is_file():
-            raise UsageError(f"no profile or kickstart file {target!r}")
-        source = None if is_profile and find_profile(target) is not None else target
-    if source is None:
+    if args.ks is None and _names_a_profile(args.profile):
         from kickgen.kickstart import render_kickstart
         from kickgen.profile import load_profile
 
@@ -286,6 +282,9 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         report = check_kickstart(kickstart.text, f"<{kickstart.profile_name}.ks>", options)
         strict = True           # kickgen's own kickstarts carry no warnings
     else:
+        source = args.ks or args.profile      # the older spelling: a kickstart file as the positional
+        if args.ks is None and not Path(source).is_file():
+            raise UsageError(f"no profile or kickstart file {source!r}")
         if args.overrides:
             raise UsageError("--set applies to profiles, not to a kickstart file")
         if not Path(source).is_file():
@@ -295,13 +294,20 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return 1 if report.fails(strict) else 0
 
 
-def _print_report(report, form: str, *, quiet: bool = False) -> None:  # report: validate.Report
+def _names_a_profile(target: str) -> bool:
+    """A profile name or YAML file (found on the profile search path), not a kickstart file."""
+    from kickgen.profile.search import find_profile  # not imported for --ks: its import time
+
+    looks_like_profile = target.endswith((".yaml", ".yml")) or not Path(target).is_file()
+    return looks_like_profile and find_profile(target) is not None
+
+
+def _print_report(report: ValidationReport, form: str, *, quiet: bool = False) -> None:
     import json
 
     from kickgen.kickstart.validate import Severity
 
     if form == "sarif":
-        from kickgen import __version__
         from kickgen.kickstart.validate import RULES
         from kickgen.kickstart.validate.sarif import sarif_log
 
@@ -425,7 +431,7 @@ def _cmd_iso(args: argparse.Namespace) -> int:
     kickstart = _read_kickstart(args.ks) if args.ks else None
     add = [parse_add(item) for item in args.add]
 
-    def show_findings(report) -> None:  # a --ks kickstart's findings, before the long work
+    def show_findings(report: ValidationReport) -> None:  # a --ks kickstart's findings, before the long work
         from kickgen.kickstart.validate import Severity
 
         shown = Severity.NOTE if args.ks and not args.quiet else Severity.WARNING

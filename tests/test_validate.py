@@ -257,6 +257,34 @@ def test_swallowed_commands_after_an_open_packages_section():
     assert "no-finishing-command" in found
 
 
+@pytest.mark.parametrize("line,release,refused", [
+    # checks EL6's commands make between the options of one line (each probed with r1.74.14)
+    ("ignoredisk --drives=sda --only-use=sda", "6.5", True),
+    ("ignoredisk --only-use=sda", "6.5", False),
+    ("driverdisk sda1 --source=http://127.0.0.1/dd.img", "6.5", True),
+    ("repo --name=r --baseurl=http://127.0.0.1/os --mirrorlist=http://127.0.0.1/ml", "6.5", True),
+    ("repo --name=r", "6.5", True),
+    ("services", "6.5", True),
+    ("services --disable=smartd", "6.5", False),     # an abbreviation EL6 accepts
+    ("logging --port=514", "6.5", True),
+    ("logging --host=127.0.0.1 --port=514", "6.5", False),
+    ("raid / --device=md0 raid.01 raid.02", "6.3", True),
+    ("raid / --device=md0 raid.01 raid.02", "6.2", False),
+    ("raid / --useexisting --device=md0", "6.5", False),
+    ("raid / --useexisting --device=md0 raid.01", "6.5", True),
+    ("part / --size=08", "6.5", True),                 # optparse reads a leading 0 as octal
+    ("part / --size=0x10", "6.5", False),
+    ("network --device --bootproto=dhcp", "6.5", True),  # a value option given no value
+    ("multipath --name=m --device=sda --rule=r", "6.5", True),   # anaconda: not supported
+    ("zerombr yes", "6.5", False),                     # anaconda ignores it (ksvalidator refuses)
+])
+def test_el6_checks_within_one_line(line, release, refused):
+    text = GOOD.replace("reboot\n", f"reboot\n{line}\n").replace("autopart\n", "")
+    errors = [f for f in check_kickstart(text, "ks.cfg", Options(release=release)).findings
+              if f.severity == Severity.ERROR and f.line == 12]
+    assert bool(errors) == refused, errors
+
+
 def test_duplicate_logvol_by_release():
     """6.0-6.4's parser crashes on a logical volume name used twice; 6.5's warns."""
     lv = "part pv.01 --size=1\nvolgroup vg pv.01\nlogvol / --vgname=vg --name=lv --size=1\n" \

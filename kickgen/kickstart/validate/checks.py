@@ -68,6 +68,13 @@ def _named(commands: Iterable[Command], *names: str) -> list[Command]:
 
 # --- duplicates ------------------------------------------------------------------------------------
 
+def _where(earlier: Command, later: Command) -> str:
+    """Where EARLIER is, said from LATER's line: 'line 7', or 'disks.ks:7' in another file."""
+    if earlier.at.file == later.at.file:
+        return f"line {earlier.at.number}"
+    return f"{earlier.at.file}:{earlier.at.number}"
+
+
 def _duplicates(commands: list[Command], autopart_with_part_refused: bool) -> list[Finding]:
     found = []
     first_of: dict[str, Command] = {}
@@ -80,26 +87,23 @@ def _duplicates(commands: list[Command], autopart_with_part_refused: bool) -> li
             first_of[spec.cls] = cmd
         elif earlier.name == cmd.name:
             found.append(_f(cmd.at, Severity.WARNING, "duplicate-command",
-                            f"'{cmd.name}' is given again (first at line {earlier.at.number}): "
-                            "this one wins"))
+                            f"'{cmd.name}' is given again (first at {_where(earlier, cmd)}): this one wins"))
         else:
             found.append(_f(cmd.at, Severity.WARNING, "conflicting-commands",
-                            f"'{cmd.name}' and '{earlier.name}' (line {earlier.at.number}) set the "
+                            f"'{cmd.name}' and '{earlier.name}' ({_where(earlier, cmd)}) set the "
                             "same thing: this one wins"))
     # EL6's parser refuses the pair, at whichever comes second (r1.74 autopart.py, partition.py)
     auto = _named(commands, "autopart")
     manual = _named(commands, "part", "partition")
     if auto and manual:
-        later, earlier = (auto[0], manual[0]) if auto[0].at.number > manual[0].at.number else (manual[0], auto[0])
-        if auto[0].at.file != manual[0].at.file:
-            later, earlier = auto[0], manual[0]
+        earlier, later = sorted((auto[0], manual[0]), key=commands.index)    # in reading order
         if autopart_with_part_refused:
             found.append(_f(later.at, Severity.ERROR, "autopart-with-part",
-                            f"'{later.name}' and '{earlier.name}' (line {earlier.at.number}) cannot be used "
+                            f"'{later.name}' and '{earlier.name}' ({_where(earlier, later)}) cannot be used "
                             "together: EL6's parser refuses the kickstart"))
         else:
             found.append(_f(later.at, Severity.WARNING, "conflicting-commands",
-                            f"'{later.name}' and '{earlier.name}' (line {earlier.at.number}) both lay out the "
+                            f"'{later.name}' and '{earlier.name}' ({_where(earlier, later)}) both lay out the "
                             "disks (refused from 6.5)"))
     return found
 
@@ -390,11 +394,11 @@ def _disks(ks: Kickstart, release: tuple[int, ...]) -> list[Finding]:
             continue
         if key in seen and cmd.name == "logvol" and release <= LOGVOL_DUPLICATE_CRASHES_UNTIL:
             found.append(_f(cmd.at, Severity.ERROR, "duplicate-logvol",
-                            f"{key[0]} is defined again (first at line {seen[key].at.number}): this "
+                            f"{key[0]} is defined again (first at {_where(seen[key], cmd)}): this "
                             "release's parser crashes on it (fixed in 6.5)"))
         elif key in seen:
             found.append(_f(cmd.at, Severity.WARNING, "duplicate-command",
-                            f"{key[0]} is defined again (first at line {seen[key].at.number})"))
+                            f"{key[0]} is defined again (first at {_where(seen[key], cmd)})"))
         else:
             seen[key] = cmd
     return found
