@@ -176,12 +176,16 @@ def _add_render(sub: argparse._SubParsersAction) -> None:
     p = _command(sub, "render", "render a profile to a kickstart (validated)",
                  "Render PROFILE to an EL6 kickstart and validate it (as kickgen validate does; a "
                  "warning fails too) before writing it to stdout, or with -o to FILE "
-                 "(through a temp file renamed into place: a failure leaves no file).",
+                 "(through a temp file renamed into place: a failure leaves no file). The file "
+                 "holds the root password hash: it is written mode 0600 (less what the umask "
+                 "takes). FILE must be a regular file or a new name, and none of the profile's "
+                 "own files.",
                  ["kickgen render centos65-docker > ks.cfg",
                   "kickgen render centos65-docker -o ks.cfg --set network.hostname=docker1",
                   "kickgen render ./site.yaml --no-validate -o ks.cfg"])
     _add_profile(p)
-    p.add_argument("-o", "--output", metavar="FILE", help="write the kickstart here (atomically) instead of stdout")
+    p.add_argument("-o", "--output", metavar="FILE",
+                   help="write the kickstart here (atomically, mode 0600) instead of stdout; - is stdout")
     _add_overrides(p)
     p.add_argument("--no-validate", action="store_true",
                    help="skip the validation (kickgen validate's checks), e.g. to read the line a problem names")
@@ -190,16 +194,21 @@ def _add_render(sub: argparse._SubParsersAction) -> None:
 
 def _cmd_render(args: argparse.Namespace) -> int:
     from kickgen.core.atomic import write_text
+    from kickgen.core.outputs import KICKSTART_MODE, check_output
     from kickgen.kickstart import render_kickstart, reproducible_salt, validate_kickstart
     from kickgen.profile import load_profile
+    from kickgen.profile.loader import profile_inputs
 
     profile = load_profile(args.profile, args.overrides)
+    output = None
+    if args.output:   # refused before any work: a device, FIFO, link, folder, or the profile itself
+        output = check_output(args.output, inputs=profile_inputs(profile), stdout=True, command="render")
     # the salt `kickgen iso` uses too: render and the media's /ks.cfg agree
     kickstart = render_kickstart(profile, salt=reproducible_salt(profile))
     if not args.no_validate:
         validate_kickstart(kickstart.text, f"<{kickstart.profile_name}.ks>")
-    if args.output:
-        write_text(Path(args.output), kickstart.text)
+    if output is not None:
+        write_text(output, kickstart.text, mode=KICKSTART_MODE)
         if not args.quiet:
             print(f"kickgen: wrote {args.output} (profile {kickstart.profile_name}, "
                   f"sha256 {kickstart.sha256})", file=sys.stderr)
@@ -403,9 +412,11 @@ def _add_iso(sub: argparse._SubParsersAction) -> None:
                  "Write a copy of BASE.iso that installs PROFILE unattended: /ks.cfg, two boot "
                  "entries in front (CD: ks=cdrom:/ks.cfg; USB: ks=hd:LABEL=...) in isolinux.cfg "
                  "and both BOOTX64.conf copies, embedded offline repos, hybrid MBR/GPT kept, media "
-                 "MD5 implanted again, and OUT.iso.json as the manifest. The kickstart is "
-                 "rendered and validated first (or taken from --ks, validated too). The base is "
-                 "only read; OUT.iso appears only when complete.",
+                 "MD5 implanted again, and OUT.iso.json as the manifest (with the source and "
+                 "sha256 of every added file). The kickstart is rendered and validated first (or "
+                 "taken from --ks, validated too). The base is only read; OUT.iso and OUT.iso.json "
+                 "appear only when complete, and must be regular files or new names, none of the "
+                 "inputs.",
                  ["kickgen iso centos65-docker --base CentOS-6.5-x86_64-bin-DVD1.iso -o centos65-ks.iso",
                   "kickgen iso standin-docker --base standin.iso -o out.iso --ks my-ks.cfg --add motd:/isolinux/motd"])
     _add_profile(p)
@@ -416,17 +427,36 @@ def _add_iso(sub: argparse._SubParsersAction) -> None:
     _add_overrides(p)
     _add_validation_options(p)
     p.add_argument("--add", action="append", default=[], metavar="SRC:ISO_PATH",
-                   help="also put file SRC on the ISO at ISO_PATH (repeatable)")
+                   help="also put file SRC on the ISO at ISO_PATH (repeatable); ISO_PATH names use A-Z a-z "
+                        "0-9 . _ + - and cannot be a file kickgen writes (/ks.cfg: use --ks; the boot "
+                        "menus and images: the boot.* profile keys; /kickgen/: media.embed)")
+    _add_allow_path(p)
     p.add_argument("--no-offline-check", action="store_true",
                    help="offline profiles: skip the check that the base media plus media.embed hold "
                         "everything the kickstart installs (run by default; see check-offline)")
     p.set_defaults(func=_cmd_iso)
 
 
+def _add_allow_path(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--allow-path", action="append", default=[], metavar="DIR", dest="allow_paths",
+                   help="let the profiles' media.add take files from DIR too (repeatable); without it a "
+                        "media.add source must lie in the folder of the profile file that names it")
+
+
+def _allow_paths(args: argparse.Namespace) -> list[Path]:
+    from kickgen.core.errors import UsageError
+
+    for folder in args.allow_paths:
+        if not Path(folder).is_dir():
+            raise UsageError(f"--allow-path {folder}: no such folder")
+    return [Path(folder) for folder in args.allow_paths]
+
+
 def _cmd_iso(args: argparse.Namespace) -> int:
     from kickgen.pipeline import build_media, parse_add
     from kickgen.profile import load_profile
 
+    allow_paths = _allow_paths(args)
     profile = load_profile(args.profile, args.overrides)
     kickstart = _read_kickstart(args.ks) if args.ks else None
     add = [parse_add(item) for item in args.add]
@@ -441,7 +471,7 @@ def _cmd_iso(args: argparse.Namespace) -> int:
 
     build = dict(kickstart=kickstart, kickstart_source=args.ks, add=add,
                  offline_check=not args.no_offline_check, strict=args.strict,
-                 validation=_validation_options(args), on_findings=show_findings)
+                 validation=_validation_options(args), on_findings=show_findings, allow_paths=allow_paths)
     from rich.console import Console
     from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
@@ -619,6 +649,7 @@ def _add_matrix(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--parallel", type=int, metavar="N", help="cases at once per host (overrides the file)")
     _add_artifacts(p, "matrix/<timestamp>")
     _add_accel(p)
+    _add_allow_path(p)
     p.set_defaults(func=_cmd_matrix, uses_libvirt=True)
 
 
@@ -629,11 +660,12 @@ def _cmd_matrix(args: argparse.Namespace) -> int:
     from kickgen.progress import LiveProgress
     from kickgen.vm import load_matrix, summary_table
 
+    allow_paths = _allow_paths(args)
     plan = load_matrix(Path(args.matrix), connect=args.connect, parallel=args.parallel)
     display = nullcontext() if args.quiet else LiveProgress()
     with display as live:
         outcome = run_matrix(plan, artifacts=Path(args.artifacts) if args.artifacts else None,
-                             accel=args.accel, progress=live.update if live else None)
+                             accel=args.accel, progress=live.update if live else None, allow_paths=allow_paths)
     print(summary_table(outcome))
     print(f"junit: {outcome.junit}")
     print(outcome.verdict)
@@ -654,7 +686,8 @@ def _add_standin(sub: argparse._SubParsersAction) -> None:
                   "kickgen standin --variant minimal -o standin-minimal.iso --no-cache"])
     p.add_argument("--variant", choices=("dvd", "minimal"), default="dvd",
                    help="dvd: BIOS + UEFI (EFI/, images/efiboot.img); minimal: BIOS only (default: dvd)")
-    p.add_argument("-o", "--output", metavar="ISO", help="also write the image here (default: only the cache)")
+    p.add_argument("-o", "--output", metavar="ISO",
+                   help="also write the image here (default: only the cache); a regular file or a new name")
     p.add_argument("--no-cache", action="store_true", help="rebuild even when the cache has it")
     p.set_defaults(func=_cmd_standin)
 
@@ -673,10 +706,62 @@ def _cmd_standin(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- pin (supply chain: sha256 of the RPMs the %post downloads) -------------------------------
+
+def _add_pin(sub: argparse._SubParsersAction) -> None:
+    p = _command(sub, "pin", "write the sha256 pins of the RPMs a profile's %post downloads",
+                 "Read each RPM that PROFILE's %post downloads and installs only when pinned "
+                 "(the aufs kernel and its -devel, which hop5 never signed; epel-release, which "
+                 "brings the EPEL key) and print its sha256 as the profile's `pins:` list, or "
+                 "with -o write a profile that extends PROFILE with them.\n"
+                 "The files come from each --from in turn (a folder, searched by file name, or a "
+                 "mirror URL, the file name appended), else from the profile's own URLs "
+                 "(aufs_kernel.repo_url, epel.release_rpm_url; offline: media.embed). Each must be "
+                 "a readable RPM whose header names what its file name says. A pin the profile "
+                 "already holds is never replaced by a different one (exit 1: the file changed).",
+                 ["kickgen pin centos65-docker --from http://mirror.local/hop5/el6/ "
+                  "--from http://mirror.local/epel/6/x86_64/ -o site.yaml",
+                  "kickgen pin centos65-docker --from ./rpms",
+                  "kickgen pin centos65-docker-offline -o offline-pinned.yaml"])
+    _add_profile(p)
+    p.add_argument("--from", action="append", default=[], metavar="URL|DIR", dest="sources",
+                   help="read the RPMs from this folder or mirror URL (repeatable; tried in order)")
+    p.add_argument("-o", "--output", metavar="PROFILE.yaml",
+                   help="write a profile extending PROFILE with the pins (atomically; - for stdout) "
+                        "instead of printing the pins: list")
+    p.set_defaults(func=_cmd_pin)
+
+
+def _cmd_pin(args: argparse.Namespace) -> int:
+    from kickgen.core.atomic import write_text
+    from kickgen.core.outputs import check_output
+    from kickgen.offline.pin import pin_profile, pinned_profile_text, pins_yaml
+    from kickgen.profile import load_profile
+
+    profile = load_profile(args.profile)
+    output = None
+    if args.output:
+        output = check_output(args.output, label="-o", inputs=[("the profile", f) for f in profile.files],
+                              stdout=True, command="pin")
+    pinned = pin_profile(profile, args.sources)
+    if not args.quiet:
+        for p in pinned:
+            print(f"kickgen: pinned {p.file} (sha256 {p.sha256}) from {p.source}", file=sys.stderr)
+    if output is None:             # no -o: the pins: list; -o -: the whole profile, on stdout
+        sys.stdout.write(pinned_profile_text(profile, args.profile, pinned, Path.cwd() / "-") if args.output
+                         else pins_yaml(profile, pinned))
+        return 0
+    write_text(output, pinned_profile_text(profile, args.profile, pinned, output))
+    load_profile(str(output))      # what was written loads (and extends the right profile)
+    if not args.quiet:
+        print(f"kickgen: wrote {output} (extends {profile.name}, {len(pinned)} pins)", file=sys.stderr)
+    return 0
+
+
 # --- the parser and main ----------------------------------------------------------------------
 
 # In pipeline order, as `kickgen --help` lists them.
-COMMANDS = [_add_profiles, _add_show, _add_render, _add_validate, _add_check_offline, _add_iso,
+COMMANDS = [_add_profiles, _add_show, _add_render, _add_validate, _add_pin, _add_check_offline, _add_iso,
             _add_inspect, _add_boot_test, _add_matrix, _add_standin]
 
 

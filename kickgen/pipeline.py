@@ -14,14 +14,23 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from kickgen.core.atomic import write_text
-from kickgen.core.errors import KickgenError, UsageError
+from kickgen.core.errors import KickgenError, ProfileError, UsageError
 from kickgen.core.resources import artifacts_dir
 from kickgen.kickstart.render import render_kickstart, reproducible_salt
 from kickgen.kickstart.validate import Options as ValidationOptions
 from kickgen.kickstart.validate import Report as ValidationReport
 from kickgen.kickstart.validate import validate_kickstart
-from kickgen.media.remaster import ExtraFile, Progress, RemasterRequest, RemasterResult, remaster
+from kickgen.media.remaster import (
+    ExtraFile,
+    Progress,
+    RemasterRequest,
+    RemasterResult,
+    check_request,
+    destination_problem,
+    remaster,
+)
 from kickgen.profile import Profile, load_profile
+from kickgen.profile.loader import check_media_sources, profile_inputs
 from kickgen.vm.harness import ProgressFn, boot_test
 from kickgen.vm.matrix import (
     USB_OVERRIDES,
@@ -61,12 +70,31 @@ def _volume_id_of(iso: Path) -> str | None:
 
 
 def parse_add(item: str) -> ExtraFile:
-    """`--add SRC:ISO_PATH` -> ExtraFile."""
+    """`--add SRC:ISO_PATH` -> ExtraFile; an ISO_PATH kickgen cannot name, or one kickgen
+    writes itself (/ks.cfg, the boot files, /kickgen/), is refused here, before any work."""
     src, sep, dest = item.rpartition(":")
     if not sep or not src or not dest.startswith("/"):
         raise UsageError(f"--add {item}: expected SRC:ISO_PATH with an absolute ISO_PATH, "
                          "e.g. files/a.rpm:/extra/a.rpm")
-    return ExtraFile(Path(src), dest)
+    extra = ExtraFile(Path(src), dest, origin="--add")
+    problem = destination_problem(dest)
+    if problem is not None:
+        raise extra.refuse(problem)
+    return extra
+
+
+def _require_pins(profile: Profile) -> None:
+    """Media whose install would stop at an unpinned download is not built: the %post refuses
+    any RPM it fetches without a sha256 pin (kickstart/templates/el6/aufs-kernel.j2, epel.j2)."""
+    from kickgen.profile.pins import pin_of, pinned_downloads
+
+    missing = [d.file for d in pinned_downloads(profile) if pin_of(profile, d.file) is None]
+    if missing:
+        raise ProfileError(
+            f"{profile.source}: pins: no sha256 pin for {', '.join(missing)}: the install would stop "
+            "before installing it",
+            hint=f"fill the pins from your mirror: kickgen pin {profile.name} --from MIRROR -o site.yaml, "
+                 "then build from site.yaml")
 
 
 def build_media(profile: Profile, base: Path, output: Path, *, kickstart: str | None = None,
@@ -74,12 +102,27 @@ def build_media(profile: Profile, base: Path, output: Path, *, kickstart: str | 
                 offline_check: bool = True, strict: bool = False,
                 validation: ValidationOptions | None = None,
                 on_findings: Callable[[ValidationReport], None] | None = None,
-                progress: Progress | None = None) -> RemasterResult:
+                progress: Progress | None = None, allow_paths: Sequence[Path] = ()) -> RemasterResult:
     """Remaster BASE into OUTPUT so it installs PROFILE unattended (or KICKSTART, when given).
 
     A given KICKSTART is refused for errors (and for warnings when STRICT); its findings go to
     ON_FINDINGS before the build. A rendered one must have no warnings: kickgen's own policy.
+    The profile's media.add sources must lie beside it, or inside ALLOW_PATHS (`--allow-path`).
     """
+    # Before any work: where the files come from, where they go, and where the outputs go.
+    check_media_sources(profile, allow_paths)
+    # (the profile loader resolved each src beside the file that set it, see Mark.base_dir)
+    extras = [ExtraFile(m.src, m.dest, origin=f"{m.where or profile.source}: media.add[{n}]")
+              for n, m in enumerate(profile.media.add)]
+    extras += add
+    inputs = [(what, path) for what, path in profile_inputs(profile) if "media.add" not in what]
+    if kickstart_source:
+        inputs.append(("the kickstart (--ks)", Path(kickstart_source)))
+    check_request(RemasterRequest(base=Path(base), output=Path(output), kickstart=b"", profile_name=profile.name,
+                                  boot_default=profile.boot.default, extra_files=tuple(extras),
+                                  inputs=tuple(inputs)))
+    if kickstart is None:
+        _require_pins(profile)
     label = profile.media.volume_id or _volume_id_of(Path(base))
     text = kickstart if kickstart is not None else kickstart_for(profile, label)
     report = validate_kickstart(text, kickstart_source or f"{profile.name} (rendered)",
@@ -87,16 +130,13 @@ def build_media(profile: Profile, base: Path, output: Path, *, kickstart: str | 
                                 path=Path(kickstart_source) if kickstart_source else None)
     if on_findings is not None and report.findings:
         on_findings(report)
-    # the profile loader already resolved each src (beside the file that set it, see Mark.base_dir)
-    extras = [ExtraFile(m.src, m.dest) for m in profile.media.add]
-    extras += add
     embedded = None
     if profile.media.embed:                  # offline media: RPMs + repodata under /kickgen/
         from kickgen.offline import embedded_repos_for  # RPM readers: only when needed
 
         embedded = embedded_repos_for(profile)
     if embedded is not None:
-        extras += [ExtraFile(f.src, f.iso_path) for f in embedded.files]
+        extras += [ExtraFile(f.src, f.iso_path, generated=True) for f in embedded.files]
     if profile.media.offline and offline_check:
         # Offline media must install with what it carries: prove it before writing anything.
         from kickgen.offline import check_offline
@@ -106,14 +146,15 @@ def build_media(profile: Profile, base: Path, output: Path, *, kickstart: str | 
         base=Path(base), output=Path(output), kickstart=text.encode(), profile_name=profile.name,
         boot_label=profile.boot.label, boot_args=tuple(profile.boot.args),
         boot_timeout=profile.boot.timeout, boot_default=profile.boot.default,
-        volume_id=profile.media.volume_id, extra_files=tuple(extras),
+        volume_id=profile.media.volume_id, extra_files=tuple(extras), inputs=tuple(inputs),
         embedded=tuple(e.as_dict() for e in embedded.manifest) if embedded else ())
     return remaster(request, progress)
 
 
 def run_matrix(plan: MatrixPlan, *, artifacts: Path | None = None, accel: str = "auto",
-               progress: ProgressFn | None = None) -> MatrixOutcome:
-    """Run every case (each host takes up to its `parallel` at once); write one JUnit file."""
+               progress: ProgressFn | None = None, allow_paths: Sequence[Path] = ()) -> MatrixOutcome:
+    """Run every case (each host takes up to its `parallel` at once); write one JUnit file.
+    ALLOW_PATHS: folders the profiles' media.add may take files from (`--allow-path`)."""
     started = time.monotonic()
     artifacts = artifacts_dir(artifacts, "matrix", time.strftime("%Y%m%d-%H%M%S"))
     artifacts.mkdir(parents=True, exist_ok=True)
@@ -132,7 +173,7 @@ def run_matrix(plan: MatrixPlan, *, artifacts: Path | None = None, accel: str = 
                 out = artifacts / "media" / f"{slug(entry.label)}-{medium}.iso"
                 out.parent.mkdir(parents=True, exist_ok=True)
                 assert plan.base_iso is not None   # load_matrix requires it for cases without an iso
-                made = build_media(profile, plan.base_iso, out)
+                made = build_media(profile, plan.base_iso, out, allow_paths=allow_paths)
                 prepared[entry, medium] = (profile, made.output, made.ks_sha256)
         except KickgenError as exc:
             prepared[entry, medium] = exc.message

@@ -24,11 +24,11 @@ from remaster_fixtures import run, tiny_hybrid  # noqa: F401
 
 KICKGEN = Path(sys.executable).parent / "kickgen"
 DOCS = PROJECT_ROOT / "docs"
-COMMANDS = ["profiles", "show", "render", "validate", "check-offline", "iso", "inspect",
+COMMANDS = ["profiles", "show", "render", "validate", "pin", "check-offline", "iso", "inspect",
             "boot-test", "matrix", "standin"]
 # The least each command needs to parse.
 MINIMAL_ARGS = {
-    "profiles": [], "show": ["el6-base"], "render": ["el6-base"], "validate": ["el6-base"],
+    "profiles": [], "show": ["el6-base"], "render": ["el6-base"], "validate": ["el6-base"], "pin": ["el6-base"],
     "check-offline": ["el6-base", "--base", "b.iso"], "iso": ["el6-base", "--base", "b.iso", "-o", "o.iso"],
     "inspect": ["x.iso"], "boot-test": ["el6-base", "x.iso"], "matrix": ["m.yaml"], "standin": [],
 }

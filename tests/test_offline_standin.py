@@ -108,10 +108,11 @@ def test_yum_repository_errors_and_the_network_stand_in(standin_root, mission_rp
     ok = sh(standin_root, "yum -y --disablerepo='*' --enablerepo='kickgen-*' --disablerepo=kickgen-broken "
                           "install xz && rpm -q xz")
     assert ok.returncode == 0, ok.stderr
-    # CentOS-Base.repo (mirrorlist: the network) is answered by the stand-in catalogue
-    network = sh(standin_root, "yum -y --disablerepo='kickgen-*' install epel-release && rpm -q epel-release")
+    # CentOS-Base.repo (mirrorlist: the network) is answered by the stand-in catalogue (its
+    # CentOS-signed packages: the repo's key is imported with -y)
+    network = sh(standin_root, "yum -y --disablerepo='kickgen-*' install bridge-utils && rpm -q bridge-utils")
     assert network.returncode == 0, network.stderr
-    assert network.stdout.splitlines()[-1] == "epel-release-6-8.noarch"
+    assert network.stdout.splitlines()[-1] == "bridge-utils-1.2-10.el6.x86_64"
     repolist = sh(standin_root, "yum --disablerepo='*' --enablerepo='kickgen-*' --disablerepo=kickgen-broken repolist")
     assert re.search(r"^kickgen-epel +file:///mnt/kickgen/epel +5$", repolist.stdout, re.M), repolist.stdout
     # metadata that no longer matches repomd.xml is refused, as yum checks the checksums

@@ -123,13 +123,16 @@ def test_mission_post_scripts():
     body = {s.args[-2].split("ks-post-")[1].removesuffix(".log"): s.body for s in sections[2:]}
     assert "cp /tmp/ks.cfg /mnt/sysimage/root/kickgen-ks.cfg" in body["copy-ks"]
     kernel = body["aufs-kernel"]
-    assert "baseurl=http://www.hop5.in/yum/el6/" in kernel and "/etc/yum.repos.d/hop5.repo" in kernel
-    assert 'install "$kg_spec"' in kernel and "kg_spec=kernel-ml-aufs-3.10.5-3.el6" in kernel
+    # hop5 is no yum repo any more: each unsigned RPM is fetched by name and checked against its pin
+    assert "kg_fetch http://www.hop5.in/yum/el6/kernel-ml-aufs-3.10.5-3.el6.x86_64.rpm " in kernel
+    assert "hop5.repo" not in text and "kickgen-hop5" not in text
+    assert "localinstall" in kernel and "kg_spec=kernel-ml-aufs-3.10.5-3.el6" in kernel
     assert 'grubby --set-default="$kg_kernel"' in kernel
     assert "s/^default=.*/default=$kg_index/" in kernel
     assert "DEFAULTKERNEL=$kg_pkg" in kernel
-    assert "rpm -Uvh http://archives.fedoraproject.org/pub/archive/epel/6/x86_64/" \
-           "epel-release-6-8.noarch.rpm" in body["epel"]
+    assert "kg_fetch http://archives.fedoraproject.org/pub/archive/epel/6/x86_64/" \
+           "epel-release-6-8.noarch.rpm " in body["epel"]
+    assert 'rpm -Uvh "$kg_dir"/epel-release-6-8.noarch.rpm' in body["epel"]
     docker = body["docker"]
     assert "update device-mapper-libs device-mapper-event-libs" in docker
     assert 'install "$kg_pkg"' in docker and "kg_pkg=docker-io" in docker
@@ -339,10 +342,11 @@ def test_bad_apples_are_refused_or_quoted(key, monkeypatch):
 
 def test_shell_values_are_quoted():
     url = "http://m.local/a;b&c(d)*"
-    text = render("centos65-docker", [f"aufs_kernel.repo_url={url}",
-                                      f"epel.release_rpm_url={url}"]).text
+    text = render("centos65-docker", [f"aufs_kernel.repo_url={url}", f"epel.baseurl={url}",
+                                      f"epel.release_rpm_url={url}/e.rpm"]).text
     assert f"'baseurl={url}'" in text
-    assert f"rpm -Uvh '{url}'" in text
+    assert f"kg_fetch '{url}/kernel-ml-aufs-3.10.5-3.el6.x86_64.rpm' " in text
+    assert f"kg_fetch '{url}/e.rpm' " in text
     assert check_kickstart(text) == []
 
 
@@ -380,7 +384,7 @@ def test_every_option_renders_a_valid_kickstart():
         "storage.bootloader.timeout=3", "system.firewall.enabled=false", "system.selinux=permissive",
         "system.finish=poweroff", "system.eject=true", "packages.nobase=true", "aufs_kernel.devel=true",
         "system.text=false", "system.firstboot=true", "storage.clearpart=linux",
-        "storage.initlabel=false", "aufs_kernel.version=", "report.enabled=false"]).text
+        "storage.initlabel=false", "report.enabled=false"]).text
     lines = text.splitlines()
     for line in ("network --bootproto=static --onboot=yes --ip=192.0.2.10 "
                  "--netmask=255.255.255.0 --gateway=192.0.2.1 --nameserver=192.0.2.53,192.0.2.54 "
@@ -389,7 +393,7 @@ def test_every_option_renders_a_valid_kickstart():
                  'bootloader --location=mbr --append="console=tty0 console=ttyS0,115200n8" --timeout=3 '
                  "--driveorder=sda",
                  "ignoredisk --only-use=sda", "clearpart --linux --drives=sda", "poweroff --eject",
-                 "%packages --nobase", "kg_spec=kernel-ml-aufs"):
+                 "%packages --nobase", "kg_spec=kernel-ml-aufs-3.10.5-3.el6"):
         assert line in lines, line
     assert "text" not in lines and "kickgen-report" not in text
     assert "kernel-ml-aufs-devel" in text

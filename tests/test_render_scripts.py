@@ -25,7 +25,7 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="chroot needs root")
 
 BUSYBOX = shutil.which("busybox") or "/usr/bin/busybox"
 APPLETS = ("sh awk sed grep cut tr head tail cp mv rm mkdir ln chmod sha256sum uname test [ cat "
-           "printf echo sleep date tee wc sort ls env true false dd").split()
+           "printf echo sleep date tee wc sort ls env true false dd mktemp").split()
 CHROOT = shutil.which("chroot") or "/usr/sbin/chroot"
 SHELLS = {"busybox": "/bin/sh", "dash": "/bin/dash", "bash": "/bin/bash"}
 
@@ -109,6 +109,14 @@ exit 0
     "service": '#!/bin/sh\necho "service $*" >>/tmp/calls\nexit "${DOCKER_STATUS:-0}"\n',
     "poweroff": '#!/bin/sh\necho "poweroff $*" >>/tmp/calls\nexit 0\n',
     "docker": '#!/bin/sh\ncat /tmp/docker-info\n',
+    # the stand-in network's bytes for NAME.rpm (standin-docker pins them); CURL_BODY changes them
+    "curl": r"""#!/bin/sh
+echo "curl $*" >>/tmp/calls
+[ "$FAIL" = curl ] && { echo "curl: (22) The requested URL returned error: 404" >&2; exit 22; }
+while [ $# -gt 1 ]; do [ "$1" = -o ] && out=$2; shift; done
+name=${1##*/}
+printf '%s\n' "${CURL_BODY:-kickgen stand-in rpm: ${name%.rpm}}" >"$out"
+""",
 }
 
 
@@ -147,6 +155,10 @@ def sysroot(tmp_path: Path) -> Path:
     (root / "boot" / "grub" / "grub.conf").write_text(GRUB_CONF)
     (root / "etc" / "yum.conf").write_text(YUM_CONF)
     (root / "etc" / "yum.repos.d" / "CentOS-Base.repo").write_text(CENTOS_BASE_REPO)
+    # centos-release's key (from the media) and epel-release's (the fake rpm -U installs nothing)
+    (root / "etc" / "pki" / "rpm-gpg").mkdir(parents=True)
+    for key in ("RPM-GPG-KEY-CentOS-6", "RPM-GPG-KEY-EPEL-6"):
+        (root / "etc" / "pki" / "rpm-gpg" / key).write_text("key\n")
     (root / "etc" / "sysconfig" / "kernel").write_text("UPDATEDEFAULT=yes\nDEFAULTKERNEL=kernel\n")
     (root / "proc" / "filesystems").write_text("nodev\tsysfs\nnodev\tproc\n\text4\nnodev\taufs\n")
     (root / "dev" / "console").write_text("")
@@ -193,18 +205,23 @@ def test_mission_post_scripts_make_aufs_kernel_default_and_enable_docker(sysroot
     assert "default=0\n" in grub and "default=1" not in grub
     assert grub.index("title CentOS (3.10.5-3.el6.x86_64)") < grub.index("title CentOS (2.6.32")
     assert "DEFAULTKERNEL=kernel-ml-aufs\n" in (sysroot / "etc/sysconfig/kernel").read_text()
-    hop5 = (sysroot / "etc/yum.repos.d/hop5.repo").read_text()
-    assert "[kickgen-hop5]\n" in hop5 and "baseurl=http://www.hop5.in/yum/el6/\n" in hop5
-    # repos-final: hop5 is unsigned (gpgcheck=0) and not in repos.allow_unsigned
-    assert hop5.endswith("gpgcheck=0\nenabled=0\n")
+    # hop5 is no repo: its unsigned RPM was fetched by name, checked against the pin, installed
+    assert not (sysroot / "etc/yum.repos.d/hop5.repo").exists()
     assert "baseurl=http://vault.centos.org/6.5/os/x86_64/" in (
         sysroot / "etc/yum.repos.d/kickgen.repo").read_text()
     calls = (sysroot / "tmp" / "calls").read_text().splitlines()
     assert "grubby --set-default=/boot/vmlinuz-3.10.5-3.el6.x86_64" in calls
-    assert any(c.startswith("rpm -Uvh http://archives.fedoraproject.org/") for c in calls)
+    assert any(re.fullmatch(r"curl -fsSL --retry 3 -o /tmp/kickgen-pinned\.\w+/kernel-ml-aufs-3\.10\.5-3\.el6\."
+                            r"x86_64\.rpm http://www\.hop5\.in/yum/el6/kernel-ml-aufs-3\.10\.5-3\.el6\.x86_64\.rpm", c)
+               for c in calls)
+    assert any(re.fullmatch(r"rpm -Uvh /tmp/kickgen-pinned\.\w+/epel-release-6-8\.noarch\.rpm", c) for c in calls)
+    # each key trusted before the first install from its repos
+    assert calls.index("rpm --import /etc/pki/rpm-gpg/RPM-GPG-KEY-CentOS-6") < next(
+        i for i, c in enumerate(calls) if c.startswith("yum "))
     updates = [i for i, c in enumerate(calls) if "update device-mapper-libs device-mapper-event-libs" in c]
     installs = [i for i, c in enumerate(calls) if c.endswith("install docker-io")]
     assert updates and installs and updates[0] < installs[0]
+    assert calls.index("rpm --import /etc/pki/rpm-gpg/RPM-GPG-KEY-EPEL-6") < installs[0]
     assert "chkconfig docker on" in calls
     assert "chkconfig --add kickgen-report" in calls
     init = sysroot / "etc/rc.d/init.d/kickgen-report"
@@ -745,7 +762,10 @@ def test_repos_final_disables_every_repo_the_profile_does_not_define(sysroot, sh
     assert (repos / "extras.repo").read_text() == EXTRAS_REPO.replace(
         "extras/\n", "extras/\nenabled=0\n")
     assert (sysroot / "etc" / "yum.conf").read_text() == YUM_CONF_WITH_REPO + "enabled=0\n"
-    assert (repos / "hop5.repo").read_text().endswith("gpgcheck=0\nenabled=0\n")
+    # the docker step's own repo stays disabled (enabled=0 from the start: nothing to tell)
+    assert (repos / "kickgen.step.devmapper.repo").read_text().endswith("gpgcheck=1\n"
+                                                                       "gpgkey=file:///etc/pki/rpm-gpg/RPM-GPG-KEY-CentOS-6\n"
+                                                                       "enabled=0\n")
     assert "enabled=0" not in (repos / "kickgen.repo").read_text()
     assert "enabled=0" not in (repos / "kickgen-epel.repo").read_text()
     console = (sysroot / "dev" / "console").read_text()
@@ -756,12 +776,9 @@ def test_repos_final_disables_every_repo_the_profile_does_not_define(sysroot, sh
         "kickgen: repos-final: disabled repo updates (/etc/yum.repos.d/CentOS-Base.repo): not a repo the profile defines",
         "kickgen: repos-final: disabled repo epel (/etc/yum.repos.d/epel.repo): not a repo the profile defines",
         "kickgen: repos-final: disabled repo extras (/etc/yum.repos.d/extras.repo): not a repo the profile defines",
-        "kickgen: repos-final: disabled repo kickgen-hop5 (/etc/yum.repos.d/hop5.repo): gpgcheck=0 and not in repos.allow_unsigned",
     ]
     # what the first-boot report then lists: the profile's repos, all signed
     assert _enabled(sysroot, shell, scripts) == [
-        {"id": "kickgen-devmapper", "baseurl": "http://vault.centos.org/6.6/os/x86_64/", "mirrorlist": "",
-         "gpgcheck": True},
         {"id": "kickgen-epel", "baseurl": "http://archives.fedoraproject.org/pub/archive/epel/6/x86_64/",
          "mirrorlist": "", "gpgcheck": True},
         {"id": "kickgen-os", "baseurl": "http://vault.centos.org/6.5/os/x86_64/", "mirrorlist": "",
@@ -771,10 +788,19 @@ def test_repos_final_disables_every_repo_the_profile_does_not_define(sysroot, sh
     ]
 
 
-def test_repos_final_keeps_an_unsigned_repo_the_profile_names(sysroot):
-    _run_mission_repo_scripts(sysroot, "busybox", ["repos.allow_unsigned=[kickgen-hop5]"])
-    assert "enabled=0" not in (sysroot / "etc/yum.repos.d/hop5.repo").read_text()
-    assert "disabled repo kickgen-hop5" not in (sysroot / "dev" / "console").read_text()
+@pytest.mark.parametrize("allowed", [True, False])
+def test_repos_final_keeps_an_unsigned_repo_the_profile_names(sysroot, allowed):
+    ks = render_kickstart(load_profile("standin-docker", ["repos.allow_unsigned=[kickgen-epel]"] if allowed else []),
+                          salt="x")
+    scripts = post_scripts(ks.text)
+    for name in ("repos", "epel"):
+        assert run_in(sysroot, "busybox", scripts[name]).returncode == 0
+    epel = sysroot / "etc/yum.repos.d/kickgen-epel.repo"
+    epel.write_text(epel.read_text().replace("gpgcheck=1", "gpgcheck=0"))   # as a site script might
+    assert run_in(sysroot, "busybox", scripts["repos-final"]).returncode == 0
+    told = "disabled repo kickgen-epel (/etc/yum.repos.d/kickgen-epel.repo): gpgcheck=0 and not in repos.allow_unsigned"
+    assert ("enabled=0" in epel.read_text()) is not allowed
+    assert (told in (sysroot / "dev" / "console").read_text()) is not allowed
 
 
 @pytest.mark.parametrize("shell", ["busybox", "dash", "bash"])

@@ -232,10 +232,14 @@ def test_repo_files_come_out_as_yum_reads_them(tmp_path) -> None:
     (tmp_path / "on").mkdir()
     online = _repo_files(render_kickstart(load_profile("centos65-docker"), salt="abcdefgh").text,
                          tmp_path / "on")
-    assert sorted(online) == ["hop5.repo", "kickgen-devmapper.repo", "kickgen-epel.repo", "kickgen.repo"]
-    assert online["hop5.repo"] == ("[kickgen-hop5]\nname=kernel-ml-aufs (hop5.in or a mirror of it)\n"
-                                   "baseurl=http://www.hop5.in/yum/el6/\ngpgcheck=0\nenabled=1\n")
+    # no hop5 repo: its unsigned kernel RPMs are fetched by name and checked against their pins
+    assert sorted(online) == ["kickgen-epel.repo", "kickgen.repo", "kickgen.step.devmapper.repo"]
+    assert online["kickgen.step.devmapper.repo"] == (
+        "[kickgen.step.devmapper]\nname=device-mapper >= 1.02.90 (kickgen: the docker step only)\n"
+        "baseurl=http://vault.centos.org/6.6/os/x86_64/\ngpgcheck=1\n"
+        "gpgkey=file:///etc/pki/rpm-gpg/RPM-GPG-KEY-CentOS-6\nenabled=0\n")
     assert online["kickgen.repo"].count("\n\n[kickgen-updates]\n") == 1
+    assert online["kickgen.repo"].count("gpgcheck=1\n") == 2 and "gpgcheck=0" not in "".join(online.values())
     assert "gpgkey=file:///etc/pki/rpm-gpg/RPM-GPG-KEY-EPEL-6\n" in online["kickgen-epel.repo"]
     (tmp_path / "off").mkdir()
     offline = _repo_files(render_kickstart(load_profile("centos65-docker-offline"), salt="abcdefgh").text,

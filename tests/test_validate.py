@@ -124,6 +124,7 @@ TRIGGERS = [
     ("unverified-download", _sub("yum -y install tmux", "curl -k https://example.com/x.sh -o /tmp/x.sh"), 19),
     ("line-endings", lambda text: text.replace("\n", "\r\n"), 1),
     ("conflicting-options", _sub("clearpart --all --initlabel", "clearpart --linux --all --initlabel"), 10),
+    ("script-too-long", _append("%post\n" + "true\n" * 2001 + "%end\n"), 21),
 ]
 
 

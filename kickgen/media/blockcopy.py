@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from kickgen.core.errors import MediaError
+from kickgen.core.outputs import is_disk_error
 
 CALL_BYTES = 64 << 20           # one copy_file_range call at most: keeps cancelling prompt
 FALLBACK_BYTES = 4 << 20        # read/write size where the kernel cannot copy
@@ -66,6 +67,8 @@ class CopyJob:
         with self._changed:
             while True:
                 if self._error is not None:
+                    if is_disk_error(self._error):   # the output's file system: named by core.atomic
+                        raise self._error
                     raise MediaError(f"copying file data into the image failed: {self._error}")
                 final = self.copies[self._next].dest if self._next < len(self.copies) else None
                 if final is None:

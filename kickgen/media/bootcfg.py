@@ -21,10 +21,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from kickgen.core.el6 import BOOT_DEFAULT, KS_PATH, is_source_arg
+from kickgen.core.el6 import BOOT_DEFAULT, KS_PATH, is_source_arg, volume_id_problem
 from kickgen.core.errors import MediaError, UsageError
 
 MENU_MODULES = ("menu.c32", "vesamenu.c32")
+_ONE_WORD = re.compile(r"[!-~]+")          # visible ASCII: no blank, no control character
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,16 @@ class BootEdit:
     default: str = BOOT_DEFAULT  # "cd" | "usb" (el6.BOOT_ENTRIES): which added entry boots by default
 
     def __post_init__(self) -> None:
+        # Each goes into a menu line as one word: a blank or a line break would end the word or
+        # the line there, and what follows would be read as menu directives of its own.
+        if not _ONE_WORD.fullmatch(self.label):
+            raise UsageError(f"boot label {self.label!r}: one word of visible ASCII characters expected")
+        bad = [a for a in self.args if not _ONE_WORD.fullmatch(a)]
+        if bad:
+            raise UsageError(f"boot argument {bad[0]!r}: one word of visible ASCII characters expected")
+        problem = volume_id_problem(self.volume_id)
+        if problem:
+            raise UsageError(f"volume ID {self.volume_id!r} {problem}: it goes into LABEL= on the boot line")
         clash = [a for a in self.args if is_source_arg(a)]
         if clash:
             raise UsageError(f"boot argument {clash[0]!r} chooses the kickstart or install source; "
@@ -101,6 +112,16 @@ def _newline_of(text: str) -> str:
     return "\r\n" if "\r\n" in text else "\n"
 
 
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+
+
+def _lines(text: str) -> list[str]:
+    """TEXT's lines with their ends, cut only where a boot loader ends a line (\\n, \\r\\n, \\r):
+    not at the other characters `str.splitlines` breaks at (U+0085, U+2028, \\v, ...), which
+    would make entries out of what isolinux and grub read as part of a comment."""
+    return _LINE.findall(text)
+
+
 def _keyword(line: str) -> tuple[str, str]:
     """('keyword' lowercased, rest) of a config line; ('', '') for blank/comment lines."""
     stripped = line.strip()
@@ -154,7 +175,7 @@ def _is_menu_default(line: str) -> bool:
 def _parse_isolinux(text: str) -> tuple[list[str], list[_Block]]:
     head: list[str] = []
     blocks: list[_Block] = []
-    for line in text.splitlines(keepends=True):
+    for line in _lines(text):
         if _keyword(line)[0] == "label":
             blocks.append(_Block([line]))
         elif blocks:
@@ -277,7 +298,7 @@ _GRUB_SETTING = re.compile(r"^(?P<key>\w+)(?P<sep>\s*=\s*|\s+)(?P<value>.*?)(?P<
 def _parse_grub(text: str) -> tuple[list[str], list[list[str]]]:
     head: list[str] = []
     entries: list[list[str]] = []
-    for line in text.splitlines(keepends=True):
+    for line in _lines(text):
         if _keyword(line.replace("=", " ", 1))[0] == "title":
             entries.append([line])
         elif entries:

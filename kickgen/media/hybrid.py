@@ -176,6 +176,22 @@ def partitions(system_area: bytes) -> list[Partition]:
     return out
 
 
+def recorded_end(system_area: bytes) -> tuple[int, str] | None:
+    """Where the hybrid records say the image ends, at the least: (bytes, which record says
+    so), or None for an image that is not hybrid. A shorter file has been truncated."""
+    if not is_hybrid(system_area):
+        return None
+    end, what = 0, ""
+    for e in mbr_entries(system_area):
+        if e.sectors and e.sectors != 0xFFFFFFFF and (e.start + e.sectors) * SECTOR > end:
+            end, what = (e.start + e.sectors) * SECTOR, f"the end of MBR partition {e.index + 1}"
+    if has_gpt(system_area):
+        backup = (gpt_header(system_area[SECTOR:2 * SECTOR]).alt_lba + 1) * SECTOR
+        if backup > end:
+            end, what = backup, "the end of the backup GPT header"
+    return end, what
+
+
 class _Mapper:
     """Old 512-byte sector -> new one (see the module docstring for the rules)."""
 

@@ -8,11 +8,13 @@ kickstart at /ks.cfg and whether the implanted media MD5 matches.
 from __future__ import annotations
 
 import hashlib
+import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from kickgen.core.el6 import KS_PATH
 from kickgen.core.errors import MediaError
+from kickgen.core.outputs import is_disk_error, write_problem
 from kickgen.media import bootcfg, fatimage, hybrid, implant
 from kickgen.media.hybrid import Partition
 from kickgen.media.iso import ElToritoEntry, IsoImage
@@ -65,10 +67,16 @@ def inspect_image(path: Path) -> ImageInfo:
             configs.append((layout.efi_conf.lstrip("/"), "grub",
                             image.read(layout.efi_conf).decode("utf-8", "replace")))
         if layout.efi_image is not None and layout.efi_image_conf is not None:
-            with efi_image_file(image, layout) as fat:
-                if has_efi_image_conf(fat):
-                    configs.append((f"{layout.efi_image.lstrip('/')}:{layout.efi_image_conf}", "grub",
-                                    fatimage.read_file(fat, layout.efi_image_conf).decode("utf-8", "replace")))
+            try:
+                with efi_image_file(image, layout) as fat:
+                    if has_efi_image_conf(fat):
+                        configs.append((f"{layout.efi_image.lstrip('/')}:{layout.efi_image_conf}", "grub",
+                                        fatimage.read_file(fat, layout.efi_image_conf).decode("utf-8", "replace")))
+            except OSError as exc:     # the temp copy mtools reads, in the temp folder
+                if not is_disk_error(exc):
+                    raise
+                work = Path(tempfile.gettempdir()) / f"(a temp copy of {layout.efi_image.lstrip('/')})"
+                raise write_problem(work, exc) from None
         for label, kind, text in configs:
             parsed = bootcfg.isolinux_entries(text) if kind == "isolinux" else bootcfg.grub_legacy_entries(text)
             entries += [MenuEntry(label, e.name, e.kernel, e.ks, e.repo, e.default) for e in parsed]

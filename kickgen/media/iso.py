@@ -18,6 +18,8 @@ import bisect
 import calendar
 import io
 import os
+import re
+import struct
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -31,6 +33,7 @@ from pycdlib import dates as _pycdlib_dates
 from pycdlib.pycdlibexception import PyCdlibException, PyCdlibInternalError, PyCdlibInvalidInput
 
 from kickgen.core.errors import EnvironmentProblem, InternalError, MediaError
+from kickgen.media import hybrid
 from kickgen.media.blockcopy import Copy
 
 # The pycdlib releases kickgen is tested with: besides its API, this module uses pycdlib's
@@ -250,6 +253,49 @@ def _utc_date(record_date, epoch: int) -> None:
     record_date.gmtoffset = 0
 
 
+# The names kickgen gives new files on the media: portable in every namespace (ISO 9660 at
+# the image's own level, Rock Ridge, Joliet's UCS-2 with its 64-character limit, TRANS.TBL's
+# Latin-1 lines) and in EL6's tools. Other characters are refused rather than translated.
+ISO_NAME_CHARS = "A-Z a-z 0-9 . _ + -"
+ISO_NAME = re.compile(r"[A-Za-z0-9._+-]{1,64}")
+ISO_NAME_MAX = 64
+
+
+def iso_path_problem(path: str) -> str | None:
+    """Why `path` cannot name a new file on the media (None when it can)."""
+    if not path.startswith("/") or path.endswith("/"):
+        return "the ISO path must be absolute and name a file, e.g. /extras/x.rpm"
+    rule = f"a name on the ISO is 1 to {ISO_NAME_MAX} of the characters {ISO_NAME_CHARS}"
+    for part in path[1:].split("/"):
+        if part in ("", ".", ".."):
+            return f"{path} has an empty, '.' or '..' part; {rule}"
+        if len(part) > ISO_NAME_MAX:
+            return f"{part[:20]}... is {len(part)} characters long; {rule}"
+        if not ISO_NAME.fullmatch(part):
+            bad = "".join(sorted({c for c in part if not ISO_NAME.fullmatch(c)}))
+            return f"{part!r} holds {bad!r}, which kickgen does not put in ISO names; {rule}"
+    return None
+
+
+def check_whole(path: Path, fd: int) -> None:
+    """Refuse a truncated image, naming the size its own records give: the ISO volume size in
+    the primary volume descriptor, and for a hybrid image the end of its MBR partitions and of
+    the backup GPT. (pycdlib would fail on it somewhere inside, or read on as if it were whole.)"""
+    head = os.pread(fd, 17 * SECTOR, 0)
+    pvd = head[16 * SECTOR:]
+    if len(pvd) < 88 or pvd[:6] != b"\x01CD001":
+        return                        # not an ISO 9660 image: pycdlib says so
+    size = os.fstat(fd).st_size
+    expected = int.from_bytes(pvd[80:84], "little") * SECTOR
+    what = "the ISO volume size in its primary volume descriptor"
+    recorded = hybrid.recorded_end(head[:hybrid.SYSTEM_AREA])
+    if recorded is not None and recorded[0] > expected:
+        expected, what = recorded
+    if size < expected:
+        raise MediaError(f"{path}: the image is truncated: {size} bytes, {expected} expected ({what}); "
+                         f"{expected - size} bytes are missing", hint="copy or download the image again")
+
+
 class IsoImage:
     """An opened base image plus pending edits. Use as a context manager."""
 
@@ -261,13 +307,18 @@ class IsoImage:
         self._hosts: list[_BaseReader] = []  # host files to add, also copied kernel-side
         self._trans_template: str | None = None   # a TRANS.TBL line to copy the layout of
         try:
+            check_whole(self.path, self._reader.fileno())
             self._iso.open_fp(self._reader)  # type: ignore[arg-type]  # any readable file object
+        except MediaError:
+            self._reader.close()
+            raise
         except PyCdlibException as exc:
             self._reader.close()
             raise MediaError(f"{self.path}: not an ISO 9660 image ({exc})") from exc
-        except (OSError, ValueError, KeyError, IndexError) as exc:
-            self._reader.close()
-            raise MediaError(f"{self.path}: not an ISO 9660 image ({exc})") from exc
+        except (OSError, ValueError, KeyError, IndexError, struct.error, RecursionError) as exc:
+            self._reader.close()    # pycdlib on a damaged image: its own parser's errors
+            raise MediaError(f"{self.path}: not an ISO 9660 image, or a damaged one "
+                             f"({type(exc).__name__}: {exc})"[:300]) from exc
         try:
             check_pycdlib(self._iso)
         except EnvironmentProblem:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kickgen.core.el6 import BASE_REPO, ISO_ROOT, REPO_NAME, RESERVED_REPO_NAMES, OfflineRepo
-from kickgen.core.errors import ProfileError
+from kickgen.core.errors import MediaError, ProfileError
 from kickgen.offline.repodata import RepoMetadata, render_repodata
 from kickgen.offline.rpm import RpmPackage, read_rpm
 
@@ -128,7 +128,21 @@ def embedded_repos_for(profile: Profile) -> EmbeddedRepos | None:
     Raises ProfileError naming a missing folder or file, MediaError naming an unreadable RPM."""
     if not profile.media.embed:
         return None
-    return collect_embedded(profile.media.embed)
+    embedded = collect_embedded(profile.media.embed)
+    check_pins(embedded, {pin.file: pin.sha256 for pin in profile.pins})
+    return embedded
+
+
+def check_pins(embedded: EmbeddedRepos, pins: Mapping[str, str]) -> None:
+    """An embedded RPM whose file name the profile pins must be that file: the media carries
+    only what the online %post would have installed. MediaError naming the file otherwise."""
+    for repo in embedded.repos:
+        for rpm in repo.rpms:
+            pinned = pins.get(rpm.source.name)
+            if pinned is not None and pinned != rpm.package.sha256:
+                raise MediaError(f"media.embed.{repo.name}: {rpm.source} has sha256 {rpm.package.sha256}, "
+                                 f"but the profile pins {pinned} for {rpm.source.name} (pins)",
+                                 hint="the file is not the one pinned: find out why before you embed it")
 
 
 def collect_embedded(embed: Mapping[str, Sequence[Path]]) -> EmbeddedRepos:

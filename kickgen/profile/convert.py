@@ -16,8 +16,16 @@ from pathlib import Path
 from typing import Any, Literal
 
 from kickgen.core.el6 import REPO_NAME, RESERVED_REPO_NAMES
-from kickgen.profile.schema import DERIVED_FIELDS, KINDS, FrozenMapping, Profile, RootPassword, join_key
-from kickgen.profile.yamlsource import Node, Problems, kind_of
+from kickgen.profile.schema import (
+    DERIVED_FIELDS,
+    KINDS,
+    FrozenMapping,
+    MediaFile,
+    Profile,
+    RootPassword,
+    join_key,
+)
+from kickgen.profile.yamlsource import MAX_LIST_ITEMS, UNREADABLE, Node, Problems, kind_of
 
 
 class Converter:
@@ -28,6 +36,8 @@ class Converter:
         self.problems = problems
 
     def convert(self, node: Node, tp: Any, path: str, meta: dict[str, Any]) -> Any:
+        if node.value is UNREADABLE:        # reported where it was read
+            return _placeholder(tp)
         origin = typing.get_origin(tp)
         args = typing.get_args(tp)
         if origin in (typing.Union, types.UnionType):
@@ -37,7 +47,7 @@ class Converter:
             return self.convert(node, inner[0], path, meta)
         if node.value is None:
             self.problems.add(node.mark, path, f"a value is required, got null ({_describe(tp)})")
-            return None
+            return _placeholder(tp)
         if isinstance(tp, type) and dataclasses.is_dataclass(tp):
             return self.dataclass(node, tp, path)
         if origin is Mapping:
@@ -45,6 +55,9 @@ class Converter:
         if origin is tuple:
             if not isinstance(node.value, list):
                 self.problems.add(node.mark, path, f"expected a list, got {kind_of(node.value)}")
+                return ()
+            if len(node.value) > MAX_LIST_ITEMS:
+                self.problems.add(node.mark, path, f"a list of {len(node.value)} items; at most {MAX_LIST_ITEMS}")
                 return ()
             return tuple(self.convert(item, args[0], f"{path}[{i}]", meta)
                          for i, item in enumerate(node.value))
@@ -73,9 +86,14 @@ class Converter:
                 self.problems.add(node.mark, path,
                                   f"expected a string, got {kind_of(node.value)}{hint}")
                 return ""
-            self.check_kind(node, path, meta)
+            if not self.check_kind(node, path, meta):
+                return _placeholder(tp)
             if tp is Path:
-                return (node.mark.base_dir / node.value).resolve()
+                try:
+                    return (node.mark.base_dir / node.value).resolve()
+                except (OSError, RuntimeError) as exc:     # RuntimeError: a symbolic link loop
+                    self.problems.add(node.mark, path, f"cannot resolve the path: {exc}")
+                    return _placeholder(tp)
             return node.value
         raise TypeError(f"unsupported schema type {tp!r} at {path}")
 
@@ -109,22 +127,25 @@ class Converter:
             out[name] = self.convert(sub, value_tp, where, meta)
         return FrozenMapping(out)
 
-    def check_kind(self, node: Node, path: str, meta: dict[str, Any]) -> None:
+    def check_kind(self, node: Node, path: str, meta: dict[str, Any]) -> bool:
+        """Whether NODE's string is of its field's kind (if not, the problem is added)."""
         kind = meta.get("kind") or "text"
         value: str = node.value
         pattern, description = KINDS[kind]
         if kind == "script":
-            bad = [i for i, line in enumerate(value.splitlines(), 1) if line.lstrip().startswith("%")]
+            bad = [i for i, line in enumerate(value.split("\n"), 1) if line.lstrip().startswith("%")]
             if bad:
                 self.problems.add(node.mark, path,
                                   f"line {bad[0]} of the script starts with '%', which would end "
                                   "the kickstart section")
-                return
-        if not pattern.fullmatch(value):
-            if meta.get("secret"):
-                self.problems.add(node.mark, path, f"expected {description} (value not shown)")
-            else:
-                self.problems.add(node.mark, path, f"expected {description}, got {_quote(value)}")
+                return False
+        if pattern.fullmatch(value):
+            return True
+        if meta.get("secret"):
+            self.problems.add(node.mark, path, f"expected {description} (value not shown)")
+        else:
+            self.problems.add(node.mark, path, f"expected {description}, got {_quote(value)}")
+        return False
 
     def dataclass(self, node: Node, cls: type, path: str) -> Any:
         if not isinstance(node.value, dict):
@@ -143,7 +164,10 @@ class Converter:
         for name, f in fields.items():
             entry = node.value.get(name)
             if entry is not None:
-                values[name] = self.convert(entry[1], hints[name], join_key(path, name), dict(f.metadata))
+                sub = entry[1]
+                if sub.value is None and dataclasses.is_dataclass(hints[name]):
+                    sub = Node({}, sub.mark)    # `network:` with every key commented out: its defaults
+                values[name] = self.convert(sub, hints[name], join_key(path, name), dict(f.metadata))
             elif f.default is dataclasses.MISSING:
                 self.problems.add(node.mark, join_key(path, name), "required key is missing")
                 values[name] = _placeholder(hints[name])
@@ -151,6 +175,9 @@ class Converter:
             return values  # name and source are added by load_profile
         if cls is RootPassword:
             values["where"] = node.mark.text()
+        if cls is MediaFile:
+            values["where"] = node.mark.text()
+            values["folder"] = node.value.get("src", (None, node))[1].mark.base_dir.resolve()
         obj = cls(**values)
         if cls is RootPassword:
             self.check_rootpw(node, obj, path)
@@ -176,6 +203,8 @@ def _describe(tp: Any) -> str:
         return "expected true or false"
     if tp is int:
         return "expected an integer"
+    if typing.get_origin(tp) is Literal:
+        return f"expected one of {', '.join(typing.get_args(tp))}"
     return "expected a string"
 
 
@@ -192,5 +221,7 @@ def _placeholder(tp: Any) -> Any:
         return ()
     if typing.get_origin(tp) is Mapping:
         return FrozenMapping()
+    if typing.get_origin(tp) is Literal:
+        return typing.get_args(tp)[0]
     return {bool: False, int: 0, str: "", Path: Path(".")}.get(tp)
 

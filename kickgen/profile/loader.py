@@ -15,12 +15,23 @@ from pathlib import Path
 
 import yaml
 
-from kickgen.core.errors import UsageError
+from kickgen.core.errors import ProfileError, UsageError
 from kickgen.profile.convert import Converter
 from kickgen.profile.rules import check_profile
 from kickgen.profile.schema import KINDS, Profile
 from kickgen.profile.search import describe_search, find_profile, is_path_ref, list_profiles
-from kickgen.profile.yamlsource import Mark, Node, Problems, display_path, kind_of, node_from_yaml, read_yaml_file
+from kickgen.profile.yamlsource import (
+    LimitReached,
+    Mark,
+    Node,
+    Problems,
+    compose,
+    display_path,
+    kind_of,
+    node_from_yaml,
+    read_yaml_file,
+    yaml_error_text,
+)
 
 # --- loading files, extends and merging ------------------------------------------------------
 
@@ -29,8 +40,12 @@ def resolve_profile_ref(ref: str | os.PathLike, relative_to: Path | None = None)
     return find_profile(ref, beside=relative_to)
 
 
-def _load_chain(path: Path, problems: Problems, stack: tuple[Path, ...] = ()) -> Node | None:
-    """Read `path` and its `extends:` ancestors; return the merged tree (parent first)."""
+def _load_chain(path: Path, problems: Problems, stack: tuple[Path, ...] = (),
+                files: list[Path] | None = None) -> Node | None:
+    """Read `path` and its `extends:` ancestors; return the merged tree (parent first).
+    FILES, when given, collects every file read."""
+    if files is not None:
+        files.append(path)
     node = read_yaml_file(path, problems)
     if node is None:
         return None
@@ -52,7 +67,7 @@ def _load_chain(path: Path, problems: Problems, stack: tuple[Path, ...] = ()) ->
         cycle = " -> ".join(display_path(p) for p in chain[chain.index(parent_path):] + (parent_path,))
         problems.add(enode.mark, "extends", f"extends cycle: {cycle}")
         return None
-    parent = _load_chain(parent_path, problems, chain)
+    parent = _load_chain(parent_path, problems, chain, files)
     if parent is None:
         return None
     return _merge(parent, node)
@@ -63,7 +78,10 @@ WHOLE_MAPS = {("system", "rootpw")}
 
 
 def _merge(parent: Node, child: Node, path: tuple[str, ...] = ()) -> Node:
-    """Maps merge key by key; lists and scalars replace; `key+: [...]` appends to the parent's list."""
+    """Maps merge key by key; lists and scalars replace; `key+: [...]` appends to the parent's list.
+    An empty section (`network:` with every key commented out) is an empty map: it changes nothing."""
+    if child.value is None and isinstance(parent.value, dict):
+        child = Node({}, child.mark)
     if not (isinstance(parent.value, dict) and isinstance(child.value, dict)) or path in WHOLE_MAPS:
         return _strip_append_keys(child)
     merged = dict(parent.value)
@@ -105,16 +123,17 @@ def _apply_override(root: Node, text: str, problems: Problems, index: int = 0) -
         raise UsageError(f"--set {text!r}: {path!r} is not a key path like system.timezone")
     local = Problems()
     try:
-        ynode = yaml.compose(raw, Loader=yaml.SafeLoader) if raw.strip() else None
+        ynode = compose(raw) if raw.strip() else None
     except yaml.YAMLError as exc:
-        problems.add(Mark(None, index, override=path), path,
-                     f"value is not valid YAML: {getattr(exc, 'problem', None) or exc}")
+        problems.add(Mark(None, index, override=path), path, yaml_error_text(exc) if isinstance(exc, LimitReached)
+                     else f"value is not valid YAML: {getattr(exc, 'problem', None) or ' '.join(str(exc).split())}")
         return
-    if ynode is None:
-        value = Node(None, Mark(None, index, override=path))
-    else:
+    value: Node | None = Node(None, Mark(None, index, override=path))
+    if ynode is not None:
         value = node_from_yaml(ynode, None, local, override=path, index=index)
     problems.extend(local)
+    if value is None:       # a limit stopped it (the reason is in PROBLEMS)
+        return
     target = root
     for depth, part in enumerate(parts[:-1], 1):
         entry = target.value.get(part)
@@ -149,17 +168,50 @@ def load_profile(ref: str | os.PathLike, overrides: Sequence[str] = ()) -> Profi
     if not KINDS["name"][0].fullmatch(path.stem):
         problems.add(Mark(path, 1, 1), "", f"profile file name {path.stem!r}: expected "
                      f"{KINDS['name'][1]} (the name goes into the kickstart)")
-    root = _load_chain(path, problems)
+    files: list[Path] = []
+    root = _load_chain(path, problems, files=files)
     problems.raise_if_any()
     assert root is not None
     for index, text in enumerate(overrides):
         _apply_override(root, text, problems, index)
     converter = Converter(problems)
     values = converter.dataclass(root, Profile, "")
-    profile = Profile(name=path.stem, source=path, **values)
+    profile = Profile(name=path.stem, source=path, files=tuple(files), **values)
     check_profile(root, profile, problems)
     problems.raise_if_any()
     return profile
+
+
+def check_media_sources(profile: Profile, allow_paths: Sequence[str | os.PathLike] = ()) -> None:
+    """Every `media.add` source must lie inside the folder it is relative to (the folder of the
+    profile file that set it; for `--set`, the current folder), symbolic links followed, unless
+    it lies inside one of ALLOW_PATHS (`--allow-path DIR`). A profile must not be able to copy
+    any host file (/etc/shadow, ../../secrets) onto the media it builds. Checked where media.add
+    is read (kickgen iso, kickgen matrix), not by load_profile: showing or rendering a profile
+    reads none of these files."""
+    allowed = [Path(p).resolve() for p in allow_paths]
+    problems = []
+    for index, item in enumerate(profile.media.add):
+        src = Path(item.src).resolve()
+        folder = item.folder or Path(profile.source).parent.resolve()
+        if src.is_relative_to(folder) or any(src.is_relative_to(a) for a in allowed):
+            continue
+        whose = "the current folder" if item.where.startswith("--set") else f"the profile's folder {folder}"
+        problems.append(f"{item.where or profile.source}: media.add[{index}].src: {src} is outside {whose} "
+                        "(a profile adds only files beside it; --allow-path DIR on the command line allows more)")
+    if problems:
+        raise ProfileError("\n".join(problems))
+
+
+def profile_inputs(profile: Profile) -> list[tuple[str, Path]]:
+    """(what it is, path) of every file PROFILE was read from or names to be read: no output
+    may be one of them (kickgen.core.outputs)."""
+    out = [("a profile file", Path(f)) for f in (profile.files or (profile.source,))]
+    if profile.system.rootpw.file is not None:
+        out.append(("the root password file (system.rootpw.file)", Path(profile.system.rootpw.file)))
+    out += [("a media.add source", Path(m.src)) for m in profile.media.add]
+    out += [("a media.embed path", Path(p)) for paths in profile.media.embed.values() for p in paths]
+    return out
 
 
 def list_profile_names() -> list[str]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from kickgen.core.el6 import KICKGEN_POST_SCRIPTS, KICKGEN_PRE_SCRIPTS, is_source_arg
-from kickgen.profile.schema import Profile
+from kickgen.profile.schema import KINDS, Profile
 from kickgen.profile.yamlsource import Mark, Node, Problems
 
 
@@ -109,4 +109,29 @@ def check_profile(root: Node, profile: Profile, problems: Problems) -> None:
                 re.compile(pattern)
             except re.error as exc:
                 problems.add(mark_of("expect", k), f"expect.{k}", f"not a valid regex: {exc}")
+    check_pins(profile, problems, mark_of)
+
+
+def check_pins(profile: Profile, problems: Problems, mark_of) -> None:
+    """The supply-chain keys: one pin per file; every file the online %post downloads can be
+    named (a pin's key is the file name)."""
+    from kickgen.profile.pins import url_file_name
+
+    files = [pin.file for pin in profile.pins]
+    dupes = sorted({f for f in files if files.count(f) > 1})
+    if dupes:
+        problems.add(mark_of("pins"), "pins", f"one pin per file: {', '.join(dupes)} pinned more than once")
+    if profile.media.offline:
+        return
+    kernel = profile.aufs_kernel
+    if kernel.enabled and not kernel.version:
+        problems.add(mark_of("aufs_kernel", "version"), "aufs_kernel.version",
+                     "null (the newest) cannot be pinned: the %post installs hop5's unsigned RPMs only "
+                     "when their sha256 is in pins, which names each file; give the version-release, "
+                     "e.g. 3.10.5-3.el6")
+    if profile.epel.enabled:
+        name = url_file_name(profile.epel.release_rpm_url)
+        if not KINDS["rpmfile"][0].fullmatch(name):
+            problems.add(mark_of("epel", "release_rpm_url"), "epel.release_rpm_url",
+                         f"must end in the .rpm file's name (its pin is found by that name), got {name!r}")
 

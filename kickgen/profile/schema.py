@@ -21,9 +21,19 @@ from kickgen.core.el6 import BOOT_ARGS, BOOT_DEFAULT, BOOT_LABEL, BOOT_TIMEOUT, 
 
 # Each kind is (regex, human description). Values are checked when loaded; templates quote
 # shell values again on top (defence in depth).
+# Characters no text field takes: controls (C0, DEL, C1 with U+0085 NEL), the Unicode line and
+# paragraph separators (Python's splitlines and some editors break lines there, EL6 does not:
+# the two would disagree on where a line ends), bidirectional embeddings, overrides and isolates
+# (they make text read differently from what it does), and lone surrogates (not encodable).
+_NOT_TEXT = r"\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff"
+_NOT_SCRIPT = _NOT_TEXT.replace(r"\x00-\x1f", r"\x00-\x08\x0b-\x1f")    # a script has tabs and \n
+# an RFC 1123 host name as EL6 takes it: dot-separated labels of 1 to 63 letters, digits and '-',
+# not starting or ending with '-'; at most 64 characters in all (EL6's kernel: HOST_NAME_MAX, and
+# sethostname refuses a longer one though RFC 1123 allows 255)
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 KINDS: dict[str, tuple[re.Pattern[str], str]] = {
-    # one line of free text (comments, descriptions): no control characters at all
-    "text": (re.compile(r"[^\x00-\x1f\x7f]*"), "one line of text without control characters"),
+    # one line of free text (comments, descriptions): no control or line-breaking characters at all
+    "text": (re.compile(f"[^{_NOT_TEXT}]*"), "one line of text without control or line-separator characters"),
     # a kickstart/shell word: no spaces, quotes, `#`, `$`, `;`, `&`, `|`, backslash, ...
     "word": (re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:/@+,=-]*"),
              "a single word of letters, digits and _ . : / @ + , = -"),
@@ -34,18 +44,26 @@ KINDS: dict[str, tuple[re.Pattern[str], str]] = {
             "an http://, https://, ftp://, nfs:// or file:// URL without spaces, quotes, $ or #"),
     "abspath": (re.compile(r"/[A-Za-z0-9_.+/-]*"), "an absolute path of letters, digits and _ . + - /"),
     "relpath": (re.compile(r"[A-Za-z0-9_./+-][A-Za-z0-9_./+ -]*"), "a file path"),
-    "regex": (re.compile(r"[^\x00-\x1f\x7f]*"), "a regular expression on one line"),
+    "regex": (re.compile(f"[^{_NOT_TEXT}]*"), "a regular expression on one line (no control characters)"),
     "bootarg": (re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:/@+,=-]*"),
                 "one kernel argument (no spaces or quotes)"),
     "crypt": (CRYPT_SHA512,
               "a SHA-512 crypt hash ($6$salt$...)"),
-    "script": (re.compile(r"[^\x00-\x08\x0b-\x1f\x7f]*", re.S), "a script"),
+    "script": (re.compile(f"[^{_NOT_SCRIPT}]*"),
+               "a script: lines ended by \\n, tabs, no other control or line-separator characters"),
     "timezone": (re.compile(r"[A-Za-z0-9_][A-Za-z0-9_+/-]*"), "a time zone name like Europe/Berlin"),
     # a NIC name (at most 15 characters, the kernel's IFNAMSIZ) or a MAC address
     "netdev": (re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,14}|([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}"),
                "a NIC name like em1 (at most 15 letters, digits and _ . -) or a MAC address "
                "like 52:54:00:12:34:56"),
     "volid": (VOLUME_ID, VOLUME_ID_TEXT),
+    "hostname": (re.compile(rf"(?=.{{1,64}}\Z){_LABEL}(?:\.{_LABEL})*"),
+                 "a host name: labels of 1 to 63 letters, digits and -, not starting or ending with -, "
+                 "joined by dots; at most 64 characters (RFC 1123 as EL6's kernel takes it)"),
+    # pins (supply chain): an RPM's file name as a mirror serves it, and its sha256
+    "rpmfile": (re.compile(r"[A-Za-z0-9_+][A-Za-z0-9_.+-]*\.rpm"),
+                "an RPM file name (letters, digits and _ . + -, ending in .rpm; no folder)"),
+    "sha256": (re.compile(r"[0-9a-f]{64}"), "a sha256 in hex (64 digits 0-9 a-f)"),
 }
 
 
@@ -136,7 +154,7 @@ class Network:
     netmask: str | None = key(None, "static netmask", kind="word", example="255.255.255.0")
     gateway: str | None = key(None, "static gateway", kind="word", example="192.0.2.1")
     nameservers: tuple[str, ...] = key((), "static name servers", kind="word", example="[192.0.2.53]")
-    hostname: str | None = key(None, "host name (`--hostname=`)", kind="word", example="docker1")
+    hostname: str | None = key(None, "host name (`--hostname=`)", kind="hostname", example="docker1")
     onboot: bool = key(True, "bring the device up at boot (`--onboot=yes|no`)")
     activate: bool = key(True, "bring the device up during the install (`--activate`); repos "
                          "and `%post` downloads need it")
@@ -186,10 +204,13 @@ class Post:
 class AufsKernel:
     enabled: bool = key(False, "install the aufs kernel and make it the boot default")
     repo_url: str = key("http://www.hop5.in/yum/el6/",
-                        "yum repo holding the kernel (hop5 is gone: point this at a mirror)",
+                        "folder holding the kernel RPMs (hop5 is gone: point this at a mirror). "
+                        "They are unsigned: the `%post` downloads each as repo_url + file name and "
+                        "installs it only when its sha256 is the one `pins` holds",
                         kind="url", example="http://mirror.local/hop5/el6/")
     package: str = key("kernel-ml-aufs", "kernel package name", kind="name")
-    version: str | None = key("3.10.5-3.el6", "version-release to install; null = newest",
+    version: str | None = key("3.10.5-3.el6", "version-release to install; null = newest (offline "
+                              "only: online, each RPM is pinned by its file name)",
                               kind="word", example="3.10.5-3.el6")
     devel: bool = key(False, "also install `<package>-devel`")
     make_default: bool = key(True, "make it the grub default (grubby, `default=`, "
@@ -201,7 +222,8 @@ class Epel:
     enabled: bool = key(False, "install the EPEL 6 release package and an EPEL repo")
     release_rpm_url: str = key(
         "http://archives.fedoraproject.org/pub/archive/epel/6/x86_64/epel-release-6-8.noarch.rpm",
-        "URL of epel-release-6-8.noarch.rpm", kind="url",
+        "URL of epel-release-6-8.noarch.rpm; the `%post` installs it only when its sha256 is the one "
+        "`pins` holds for that file name, then imports the EPEL 6 key it carries", kind="url",
         example="http://mirror.local/epel/6/x86_64/epel-release-6-8.noarch.rpm")
     baseurl: str = key("http://archives.fedoraproject.org/pub/archive/epel/6/x86_64/",
                        "EPEL 6 tree used by yum in `%post` (the release package's mirrorlist "
@@ -257,9 +279,14 @@ class Boot:
 
 @dataclass(frozen=True)
 class MediaFile:
-    src: Path = key(doc="file to add, relative to the profile file", kind="relpath",
+    src: Path = key(doc="file to add, relative to the profile file and inside its folder (symbolic "
+                    "links followed; `kickgen iso --allow-path DIR` allows DIR too)", kind="relpath",
                     example="files/site.rpm")
     dest: str = key(doc="absolute path on the ISO", kind="abspath", example="/extra/site.rpm")
+    # Where the entry was set (file:line:col or --set ...) and the folder its src is relative to
+    # (which it must stay inside: kickgen.profile.loader.check_media_sources).
+    where: str = field(default="", compare=False, metadata={"internal": True})
+    folder: Path | None = field(default=None, compare=False, metadata={"internal": True})
 
 
 class FrozenMapping(Mapping):
@@ -344,7 +371,15 @@ class Repos:
     allow_unsigned: tuple[str, ...] = key(
         (), "repo ids that may stay enabled on the installed system with `gpgcheck=0`; every "
         "other unsigned repo is disabled by the last kickgen `%post` (`repos-final`)",
-        kind="name", example="[kickgen-hop5]")
+        kind="name", example="[kickgen-aufs-kernel]")
+
+
+@dataclass(frozen=True)
+class Pin:
+    file: str = key(doc="RPM file name, as the mirror serves it", kind="rpmfile",
+                    example="kernel-ml-aufs-3.10.5-3.el6.x86_64.rpm")
+    sha256: str = key(doc="its sha256 (`sha256sum FILE`, or `kickgen pin`)", kind="sha256",
+                      example="9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08")
 
 
 @dataclass(frozen=True)
@@ -373,11 +408,19 @@ class Profile:
     docker: Docker = key(Docker(), "Docker (docker-io)")
     scripts: Scripts = key(Scripts(), "your own `%pre`/`%post` scripts")
     repos: Repos = key(Repos(), "yum repositories left enabled on the installed system")
+    pins: tuple[Pin, ...] = key(
+        (), "sha256 of each RPM kickgen's `%post` downloads: the aufs kernel (and `-devel`; hop5's "
+        "RPMs carry no signature) and epel-release. A file whose sha256 differs, or that has no "
+        "pin, stops the install with a FAILED line; embedded RPMs (`media.embed`) of a pinned name "
+        "must match too. Fill them with `kickgen pin PROFILE --from MIRROR`",
+        example="[{file: epel-release-6-8.noarch.rpm, sha256: 'e5ed9ecf...'}]")
     report: Report = key(Report(), "the first-boot report line")
     boot: Boot = key(Boot(), "installer boot entries (used by the remaster)")
     media: Media = key(Media(), "the remastered ISO")
     vm: Vm = key(Vm(), "the boot test's VM")
     expect: Expect = key(Expect(), "what the boot test asserts (null = not checked)")
+    # The profile file and its `extends:` parents (outputs must never be one of them).
+    files: tuple[Path, ...] = field(default=(), compare=False, metadata={"internal": True})
 
 
 # Keys of Profile that are not read from YAML.

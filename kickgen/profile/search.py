@@ -58,16 +58,27 @@ def find_profile(ref: str | os.PathLike, beside: Path | None = None) -> Path | N
     """A profile name or path -> the existing file (resolved), or None."""
     text = os.fspath(ref)
     if is_path_ref(text):
-        path = Path(text).expanduser()
+        try:
+            path = Path(text).expanduser()
+        except RuntimeError:            # ~user of no such user
+            return None
         if not path.is_absolute() and beside is not None:
             path = beside / path
-        return path.resolve() if path.is_file() else None
+        return path.resolve() if _is_file(path) else None
     for folder in search_dirs(beside):
         for suffix in SUFFIXES:
             candidate = folder.path / f"{text}{suffix}"
-            if candidate.is_file():
+            if _is_file(candidate):
                 return candidate.resolve()
     return None
+
+
+def _is_file(path: Path) -> bool:
+    """Path.is_file, also False for a name the system refuses (too long: ENAMETOOLONG)."""
+    try:
+        return path.is_file()
+    except OSError:
+        return False
 
 
 def describe_search(beside: Path | None = None) -> str:

@@ -38,6 +38,7 @@ from kickgen.core.atomic import copy_file, move_into_place
 from kickgen.core.el6 import DEFAULT_VOLUME_ID
 from kickgen.core.errors import EnvironmentProblem, InternalError, MediaError, UsageError
 from kickgen.core.hostkernel import newest_kernel
+from kickgen.core.outputs import check_output, refuse_inputs
 from kickgen.core.reproducible import source_date_epoch
 from kickgen.core.resources import cache_dir, package_dir
 
@@ -233,11 +234,13 @@ def build_standin(variant: str = "dvd", out: Path | None = None, *, cache: bool 
     when a cached image exists (the reproducibility test uses it) and, with `out`, leaves the
     cache alone.
     """
-    if out is not None and Path(out).is_dir():
-        raise UsageError(f"output {out} is a directory", hint="give the path of the ISO file to write")
+    if out is not None:    # before any work: a regular file or a new name (kickgen.core.outputs)
+        out = check_output(out, command="standin")
     inputs = collect_inputs(variant)
     key = inputs.key()
     cached = CACHE_DIR / "cache" / f"CentOS-6.5-standin-{variant}-{key[:16]}.iso"
+    if out is not None and cache:
+        refuse_inputs(out, [("kickgen's cached stand-in image", cached)])
     if cache and cached.exists():
         log.info("stand-in %s: cache hit %s", variant, cached)
         return copy_file(cached, out) if out else cached

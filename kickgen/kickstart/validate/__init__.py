@@ -24,7 +24,7 @@ from kickgen.kickstart.validate.grammar import DEFAULT_RELEASE, Grammar, release
 from kickgen.kickstart.validate.pykickstart3 import check_with_pykickstart3
 from kickgen.kickstart.validate.rules import RULES, is_disabled, is_shellcheck
 from kickgen.kickstart.validate.scripts import check_scripts
-from kickgen.kickstart.validate.source import read_kickstart
+from kickgen.kickstart.validate.source import read_bounded, read_kickstart
 
 __all__ = ["DEFAULT_RELEASE", "RULES", "Finding", "Options", "Report", "Rule", "Severity",
            "check_file", "check_kickstart", "releases", "validate_kickstart"]
@@ -63,7 +63,7 @@ def check_kickstart(text: str, source: str = "<kickstart>", options: Options = O
 
 def check_file(path: Path, options: Options = Options()) -> Report:
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = read_bounded(Path(path))
     except UnicodeDecodeError as exc:
         raise UsageError(f"{path}: not a UTF-8 text file (byte {exc.start})") from None
     except OSError as exc:

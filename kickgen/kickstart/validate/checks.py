@@ -28,7 +28,10 @@ ANSWERS = {"rootpw": "root password", "lang": "language", "keyboard": "keyboard"
 # Tools an EL6 system does not have (systemd, firewalld, dnf arrived with EL7).
 EL7_TOOLS = ("systemctl", "journalctl", "hostnamectl", "timedatectl", "localectl", "loginctl",
              "firewall-cmd", "dnf", "nmtui")
-_EL7_TOOL = re.compile(r"(?:^|[\s;&|(`]|\$\()(?:\S*/)?(" + "|".join(map(re.escape, EL7_TOOLS)) + r")(?=$|[\s;&|)`])")
+# A path before a command word (/usr/bin/) never crosses a character a command may start after: each
+# character is then scanned from one start only, and a long line takes linear time, not quadratic.
+_EL7_TOOL = re.compile(r"(?:^|[\s;&|(`]|\$\()(?:[^\s;&|(`]*/)?(" + "|".join(map(re.escape, EL7_TOOLS))
+                       + r")(?=$|[\s;&|)`])")
 _INST_ARG = re.compile(r"(?:^|[\s\"'=,])(inst\.[A-Za-z_][\w.-]*)")
 _ANY_CRYPT = re.compile(r"\$(1|2[abxy]?|5|6)\$[^\s:]+|[./0-9A-Za-z]{13}")
 _DOWNLOAD_URL = re.compile(r"(https?|ftp)://")
@@ -214,7 +217,7 @@ def _network(ks: Kickstart) -> list[Finding]:
     activated = any("--activate" in c.words for c in _named(ks.commands, "network"))
     if activated or names & set(NETWORK_METHODS):
         return []
-    local_repos = _local_repo_ids(ks.commands, ks.sections)
+    local_repos = _LocalRepos(_local_repo_ids(ks.commands, ks.sections))
     for cmd in _named(ks.commands, "repo"):
         if not _is_local(cmd):
             return [_f(cmd.at, Severity.WARNING, "network-not-activated",
@@ -260,27 +263,57 @@ def _local_repo_ids(commands: list[Command], sections: list[Section]) -> dict[st
     return repos
 
 
+# shlex takes quadratic time on a long word: longer script lines are split at blanks (the checks
+# that split script lines are heuristics)
+_SHLEX_LINE_CHARS = 4096
+
+
 def _split(line: str) -> list[str]:
+    if len(line) > _SHLEX_LINE_CHARS:
+        return line.split()
     try:
         return shlex.split(line, comments=True)
     except ValueError:
         return line.split()
 
 
-def _needs_network(line: str, local_repos: dict[str, bool]) -> bool:
+def _needs_network(line: str, local_repos: _LocalRepos) -> bool:
     if _DOWNLOAD_URL.search(line):
         return True
     words = _split(line)
-    for index, word in enumerate(words):
-        command = word.rsplit("/", 1)[-1]
-        if command in _DOWNLOADERS:
-            return True
-        if command == "yum" and not _yum_is_local(words[index + 1:], local_repos):
-            return True
-    return False
+    commands = [word.rsplit("/", 1)[-1] for word in words]
+    if any(command in _DOWNLOADERS for command in commands):
+        return True
+    yums = [index for index, command in enumerate(commands) if command == "yum"]
+    # each yum's options run to the next yum (a second command on the line)
+    ends = [*yums[1:], len(words)] if yums else []
+    return any(not _yum_is_local(words[start + 1:end], local_repos) for start, end in zip(yums, ends, strict=True))
 
 
-def _yum_is_local(args: list[str], local_repos: dict[str, bool]) -> bool:
+class _LocalRepos:
+    """Which yum repo ids are local (file:// only), and whether --enablerepo patterns match only those."""
+
+    # fnmatch calls allowed for one kickstart (patterns times repo ids can be made huge); past
+    # it, a wildcard pattern counts as not shown to be local (the network is needed)
+    BUDGET = 200_000
+
+    def __init__(self, repos: dict[str, bool]) -> None:
+        self.repos = repos
+        self.known: dict[str, bool] = {}
+        self.budget = self.BUDGET
+
+    def only_local(self, pattern: str) -> bool:
+        if not any(c in pattern for c in "*?["):
+            return self.repos.get(pattern, False)
+        if pattern not in self.known:
+            self.budget -= len(self.repos)
+            matched = [local for repo, local in self.repos.items() if fnmatch.fnmatchcase(repo, pattern)] \
+                if self.budget >= 0 else []
+            self.known[pattern] = bool(matched) and all(matched)
+        return self.known[pattern]
+
+
+def _yum_is_local(args: list[str], local_repos: _LocalRepos) -> bool:
     """yum --disablerepo='*' with only --enablerepo= patterns that match local repos."""
     disabled: list[str] = []
     enabled: list[str] = []
@@ -290,13 +323,7 @@ def _yum_is_local(args: list[str], local_repos: dict[str, bool]) -> bool:
                 into += arg.split("=", 1)[1].split(",")
             elif arg == name and index + 1 < len(args):
                 into += args[index + 1].split(",")
-    if "*" not in disabled:
-        return False
-    for pattern in enabled:
-        matched = [repo for repo in local_repos if fnmatch.fnmatchcase(repo, pattern)]
-        if not matched or not all(local_repos[repo] for repo in matched):
-            return False
-    return True
+    return "*" in disabled and all(local_repos.only_local(pattern) for pattern in enabled)
 
 
 # --- EL7 habits ------------------------------------------------------------------------------------
@@ -329,8 +356,11 @@ def _el7(ks: Kickstart) -> list[Finding]:
 
 # --- other passwords ---------------------------------------------------------------------------------
 
-_PASSWD_STDIN = re.compile(r"\b(echo|printf)\b[^|]*\|\s*(\S*/)?passwd\b[^|;&]*--stdin")
-_CHPASSWD = re.compile(r"\b(echo|printf)\b[^|]*\|\s*(\S*/)?chpasswd\b(?![^|;&]*\s-e\b)")
+# echo/printf piped into passwd --stdin or chpasswd: from the start of each command of the pipeline,
+# its first echo only (atomic), so that a long line is scanned once (see _RUNTIME below)
+_ECHO_PIPED = r"(?:^|\|)(?>[^|]*?\b(?:echo|printf)\b)[^|]*\|\s*(?:[^\s|]*/)?"
+_PASSWD_STDIN = re.compile(_ECHO_PIPED + r"passwd\b[^|;&]*--stdin")
+_CHPASSWD = re.compile(_ECHO_PIPED + r"chpasswd\b(?![^|;&]*\s-e\b)")
 _WEAK_AUTH = re.compile(r"(^|\s)(--enablemd5|--passalgo[= ](md5|descrypt))(\s|$)")
 _MD5_CRYPT = re.compile(r"\$1\$[^$]{1,8}\$[./0-9A-Za-z]{22}")
 
@@ -433,19 +463,29 @@ def _packages(ks: Kickstart) -> list[Finding]:
 
 _HEREDOC = re.compile(r"<<-?\s*(['\"]?)([A-Za-z_][A-Za-z0-9_]*)\1")
 # In a chroot %post these act on the running installer, not on the system being installed.
+# The patterns below run on every script line, which may be very long: none may scan the same
+# characters again from each of many starts (quadratic time). A path before a command word stops
+# at the characters a command starts after; a pattern about one command of a pipeline or list
+# starts at the command's beginning and takes its first curl/wget only (an atomic group).
 _RUNTIME = re.compile(
-    r"(?:^|[\s;&|(])(?:(?:\S*/)?service\s+\S+\s+(?:start|stop|restart|reload|condrestart|save)\b"
-    r"|/etc/(?:rc\.d/)?init\.d/\S+\s+(?:start|stop|restart|reload)\b"
-    r"|setenforce\b|echo\s+[01]\s*>\s*/selinux/enforce|(?:\S*/)?iptables\s+-[FXPAID]\b|dhclient\b)")
-# The same in a python script, through os.system/subprocess: the commands are in strings.
-_PYTHON_SHELL = re.compile(r"(?:os\.system|os\.popen|subprocess\.\w+|commands\.getoutput)\(\s*[\"'](.*)[\"']")
+    r"(?:^|[\s;&|(])(?:(?:[^\s;&|(]*/)?service\s+\S++\s+(?:start|stop|restart|reload|condrestart|save)\b"
+    r"|/etc/(?:rc\.d/)?init\.d/[^\s;&|(]++\s+(?:start|stop|restart|reload)\b"
+    r"|setenforce\b|echo\s+[01]\s*>\s*/selinux/enforce|(?:[^\s;&|(]*/)?iptables\s+-[FXPAID]\b|dhclient\b)")
+# The same in a python script, through os.system/subprocess: the commands are in strings (from the
+# call's opening quote to the line's last quote).
+_PYTHON_SHELL = re.compile(r"(?:os\.system|os\.popen|subprocess\.\w+|commands\.getoutput)\(\s*[\"']")
 # In a --nochroot %post these name the installer's own files; the new system is under /mnt/sysimage.
 # Only where the script writes: a redirection, tee, sed -i, rm (a quoted message may name a path).
-_SYSTEM_PATH = re.compile(r"(?:>>?\s*|\btee\s+(?:-a\s+)?|\bsed\s+-i\S*\s.*?\s|\brm\s+(?:-\w+\s+)*)"
-                          r"/(etc|boot|root|usr|var|home|opt|srv)(?:/|\b)")
-_INSECURE_TLS = re.compile(r"(?:^|\s)(curl\b[^|;&]*\s(-k|--insecure)\b|wget\b[^|;&]*--no-check-certificate)")
-_PIPE_TO_SHELL = re.compile(r"\b(curl|wget)\b[^|;&]*\|\s*(sudo\s+)?(\S*/)?(ba)?sh\b")
-_PLAIN_DOWNLOAD = re.compile(r"\b(curl|wget)\b[^|;&]*\bhttp://")
+_SYSTEM_DIRS = r"/(etc|boot|root|usr|var|home|opt|srv)(?:/|\b)"
+_SYSTEM_PATH = re.compile(r"(?:>>?\s*|\btee\s+(?:-a\s+)?|\brm\s+(?:-\w+\s+)*)" + _SYSTEM_DIRS)
+_SED_IN_PLACE = re.compile(r"\bsed\s+-i\S*+\s")      # then a system path after a blank, anywhere on the line
+_AFTER_BLANK = re.compile(r"\s" + _SYSTEM_DIRS)
+_COMMAND_START = r"(?:^|[|;&])"
+_INSECURE_TLS = re.compile(_COMMAND_START + r"(?:(?>[^|;&]*?(?:^|(?<=\s))curl\b)[^|;&]*\s(?:-k|--insecure)\b"
+                           r"|(?>[^|;&]*?(?:^|(?<=\s))wget\b)[^|;&]*--no-check-certificate)")
+_PIPE_TO_SHELL = re.compile(_COMMAND_START + r"(?>[^|;&]*?\b(?:curl|wget)\b)[^|;&]*\|\s*(?:sudo\s+)?"
+                            r"(?:[^\s|;&]*/)?(?:ba)?sh\b")
+_PLAIN_DOWNLOAD = re.compile(_COMMAND_START + r"(?>[^|;&]*?\b(?:curl|wget)\b)[^|;&]*\bhttp://")
 _VERIFIED = re.compile(r"\b(sha256sum|sha512sum|sha1sum|md5sum|gpg|rpm\s+-K|rpm\s+--checksig)\b")
 
 
@@ -495,7 +535,8 @@ def _script_habits(ks: Kickstart) -> list[Finding]:
             continue
         for line in section.body:
             call = _PYTHON_SHELL.search(line.text)
-            match = _RUNTIME.search(call.group(1)) if call else None
+            match = _RUNTIME.search(line.text[call.end():max(line.text.rfind('"'), line.text.rfind("'"))]) \
+                if call else None
             if match:
                 found.append(_f(line, Severity.WARNING, "install-root-path",
                                 f"'{match.group(0).strip()}' acts on the running installer, not on the "
@@ -511,6 +552,9 @@ def _script_habits(ks: Kickstart) -> list[Finding]:
         if nochroot:
             text = line.text.replace("/mnt/sysimage/", "/mnt/sysimage:")
             match = _SYSTEM_PATH.search(text)
+            sed = None if match else _SED_IN_PLACE.search(text)
+            if sed:
+                match = _AFTER_BLANK.search(text, sed.end())
             if match:
                 found.append(_f(line, Severity.WARNING, "install-root-path",
                                 f"/{match.group(1)}/ in a --nochroot script is the installer's own; "

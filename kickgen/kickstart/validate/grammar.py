@@ -47,6 +47,7 @@ _INSTALLER_REFUSES = {"multipath", "dmraid"}
 _BOOLEAN = {"on", "yes", "true", "1", "off", "no", "false", "0"}
 
 
+@cache
 def release_key(release: str) -> tuple[int, ...]:
     return tuple(int(part) for part in release.split("."))
 
@@ -179,6 +180,7 @@ class Grammar:
     def __init__(self, release: str = DEFAULT_RELEASE):
         self.release = check_release(release)
         self.data = _data()
+        self._available: dict[int, dict[str, OptionSpec]] = {}     # id(options) -> those of this release
 
     def _first_release_with(self, since: str) -> str:
         return f"RHEL/CentOS {since} (pykickstart {tag_of(since)})"
@@ -274,7 +276,11 @@ class Grammar:
     def _parse_options(self, at: Line, owner: str, words: list[str], options: dict[str, OptionSpec],
                        refused: dict[str, str] | None = None) -> tuple[list[str], list[Finding]]:
         """optparse's reading of WORDS: the positional arguments left, and the problems found."""
-        available = {name: o.at(self.release) for name, o in options.items() if _in(self.release, o.since, o.until)}
+        available = self._available.get(id(options))
+        if available is None:       # once per command or section kind: a kickstart may have 100,000 lines
+            available = {name: o.at(self.release) for name, o in options.items()
+                         if _in(self.release, o.since, o.until)}
+            self._available[id(options)] = available
         found: list[Finding] = []
         seen: set[str] = set()
         positional: list[str] = []

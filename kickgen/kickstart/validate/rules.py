@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from kickgen.core.errors import UsageError
 from kickgen.kickstart.validate.findings import Rule, Severity
+from kickgen.kickstart.validate.source import MAX_SCRIPT_LINES
 
 E, W, N = Severity.ERROR, Severity.WARNING, Severity.NOTE
 
@@ -97,6 +98,9 @@ _RULES = [
     # --- notes -----------------------------------------------------------------------------------
     Rule("include-generated", N, "an %include of a file a %pre writes at install time: not checked",
          "%include /tmp/part-include"),
+    Rule("script-too-long", N, f"shell scripts of more than {MAX_SCRIPT_LINES:,} lines in all, or a Python "
+         "script that long: not given to shellcheck or the Python 2.6 check (their time and memory grow fast "
+         "with length)", f"%post\n({MAX_SCRIPT_LINES + 1:,} lines)\n%end"),
 
 ]
 

@@ -4,6 +4,8 @@ No `--interpreter`, or /bin/sh: bash (EL6's /bin/sh is bash; anaconda 13.21 `kic
 ~85-133 runs scripts with `/bin/sh` by default). Every shell script of a kickstart goes to one
 shellcheck run; its warning and error levels become warnings, info and style notes.
 A python interpreter gets a syntax check for EL6's Python 2.6. Other interpreters are not read.
+Shell scripts longer than MAX_SCRIPT_LINES in all, and a Python script longer than that, are not
+checked (a note, rule script-too-long): shellcheck's time and memory grow fast with length.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from pathlib import Path
 
 from kickgen.core.errors import EnvironmentProblem
 from kickgen.kickstart.validate.findings import Finding, Severity
-from kickgen.kickstart.validate.source import SCRIPT_SECTIONS, Section, option
+from kickgen.kickstart.validate.source import MAX_SCRIPT_LINES, SCRIPT_SECTIONS, Section, option
 
 SHELL_DIALECTS = {"sh": "bash", "bash": "bash", "ksh": "ksh", "dash": "dash", "ash": "dash"}
 _LEVELS = {"error": Severity.WARNING, "warning": Severity.WARNING,
@@ -43,11 +45,25 @@ def check_scripts(sections: list[Section], *, shellcheck_excludes: frozenset[str
     scripts = [s for s in sections if s.name in SCRIPT_SECTIONS and any(line.text.strip() for line in s.body)]
     shell = [(s, SHELL_DIALECTS[name]) for s in scripts
              if (name := Path(interpreter_of(s)).name) in SHELL_DIALECTS]
-    found = _shellcheck(shell, shellcheck_excludes) if shell else []
+    found: list[Finding] = []
+    shell_lines = sum(len(s.body) for s, _ in shell)
+    if shell_lines > MAX_SCRIPT_LINES:
+        longest = max((s for s, _ in shell), key=lambda s: len(s.body))    # named at the longest
+        found.append(_too_long(longest, f"{shell_lines} lines of shell script in all", "shellcheck"))
+    elif shell:
+        found += _shellcheck(shell, shellcheck_excludes)
     for section in scripts:
         if Path(interpreter_of(section)).name.startswith("python"):
-            found += _python(section)
+            if len(section.body) > MAX_SCRIPT_LINES:
+                found.append(_too_long(section, f"{len(section.body)} lines", "the Python 2.6 check"))
+            else:
+                found += _python(section)
     return found
+
+
+def _too_long(section: Section, what: str, check: str) -> Finding:
+    return Finding(Severity.NOTE, section.header.file, section.header.number, "script-too-long",
+                   f"{section.name}: {what}, more than the {MAX_SCRIPT_LINES} kickgen gives {check}: not checked")
 
 
 def _shellcheck(scripts: list[tuple[Section, str]], excludes: frozenset[str]) -> list[Finding]:

@@ -10,15 +10,21 @@ What EL6 does and this module copies (r1.74.14 `pykickstart/parser.py`, `_stateM
 
 Included files are read only from the kickstart's folder and the --include-dir folders, never
 from an absolute host path: a hostile `%include /etc/shadow` must not print the host's file.
+
+A kickstart larger than MAX_KICKSTART_CHARS or MAX_KICKSTART_LINES (its included files counted)
+is refused with a ValidationError before any check runs: the checks are linear, but a runaway
+file (1.7 million package names) would still take minutes (docs/kickgen-validate.md, "Limits").
 """
 
 from __future__ import annotations
 
+import re
 import shlex
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kickgen.core.errors import ValidationError
 from kickgen.kickstart.validate.findings import Finding, Severity
 
 SCRIPT_SECTIONS = ("%pre", "%post", "%traceback")
@@ -26,6 +32,17 @@ KNOWN_SECTIONS = (*SCRIPT_SECTIONS, "%packages")
 # Words that end a script in EL6 (r1.74.14 parser.py ~586 and ~718)
 _SCRIPT_TRANSITIONS = ("%end", "%post", "%pre", "%traceback", "%include", "%packages", "%ksappend")
 MAX_INCLUDE_DEPTH = 16
+# What kickgen validates at most: the kickstart with its included files (2 MiB, 100,000 lines, of
+# which 10,000 commands; a real one has a few hundred lines), one line outside %pre/%post scripts
+# (16 KiB: EL6 splits those with shlex, which takes quadratic time on a long word), and the lines
+# of script given to shellcheck in one kickstart or checked as Python 2.6 in one script
+# (shellcheck takes seconds and hundreds of MB per thousand lines; a longer script is reported
+# as not checked, rule script-too-long).
+MAX_KICKSTART_CHARS = 2 << 20
+MAX_KICKSTART_LINES = 100_000
+MAX_COMMANDS = 10_000
+MAX_COMMAND_LINE_CHARS = 16 << 10
+MAX_SCRIPT_LINES = 2_000
 
 
 @dataclass(frozen=True)
@@ -82,6 +99,9 @@ class Kickstart:
         return [inc for inc in self.includes if inc.read_from is None]
 
 
+# A /tmp/ path as a shell script names it (quotes, separators and expansions end it)
+_TMP_PATH = re.compile(r"/tmp/[^\s'\"`;|&<>(){}$]*")
+
 # Up to 6.8 (r1.74.20) the parser cut a command line at its first '#' before splitting it;
 # 6.9's r1.74.22 splits with shlex's own comments, which leave a quoted '#' alone.
 LAST_RELEASE_CUTTING_AT_HASH = (6, 8)
@@ -121,6 +141,9 @@ class _Reader:
         self.section: Section | None = None
         self.pending: list[tuple[Line, str]] = []   # %include targets not found on this host
         self.reading: list[Path] = []   # the files being read, innermost last (Path() for text)
+        self.pre_paths: set[str] | None = None    # the /tmp/ paths the %pre scripts name
+        self.chars = 0                  # read so far, included files counted (the limits)
+        self.lines = 0
 
     def finding(self, at: Line, severity: Severity, rule: str, message: str, column: int | None = None) -> None:
         self.ks.findings.append(Finding(severity, at.file, at.number, rule, message, column))
@@ -129,12 +152,24 @@ class _Reader:
 
     def read(self, text: str, name: str, path: Path | None) -> None:
         top = not self.ks.files
+        first = self.ks.files[0] if self.ks.files else name
+        self.chars += len(text)
+        if self.chars > MAX_KICKSTART_CHARS:
+            raise ValidationError(f"{first}: too large to validate: kickgen reads at most {MAX_KICKSTART_CHARS} "
+                                  "characters (2 MiB), its %include files counted")
+        lines = text.split("\n")
+        if text.endswith("\n"):
+            lines.pop()
+        self.lines += len(lines)
+        if self.lines > MAX_KICKSTART_LINES:
+            raise ValidationError(f"{first}: too long to validate: kickgen reads at most {MAX_KICKSTART_LINES} "
+                                  "lines, its %include files counted")
         self.reading.append(path.resolve() if path is not None else Path())
         self.ks.files.append(name)
         last = None
         carriage_returns = []
         # EL6 reads a file line by line at "\n" only (readline): no other character ends a line
-        for number, raw in enumerate(text.split("\n")[:-1] if text.endswith("\n") else text.split("\n"), 1):
+        for number, raw in enumerate(lines, 1):
             if raw.endswith("\r"):
                 carriage_returns.append(number)
                 raw = raw[:-1]
@@ -187,12 +222,14 @@ class _Reader:
             if first not in _SCRIPT_TRANSITIONS:
                 self.section.body.append(at)
                 return
+            self._check_length(at)
             try:                 # a header inside a script is split whole: no comment cut there
                 words = shlex.split(raw)
             except ValueError:
                 self.finding(at, Severity.ERROR, "unclosed-quote", f"a quote is left open in '{stripped}'")
                 return
         else:
+            self._check_length(at)
             split, cut = el6_words(raw, self.cut_at_hash)
             if split is None:
                 where = f" (EL6 cut the line at the '#' in column {cut})" if cut else ""
@@ -233,6 +270,14 @@ class _Reader:
             return
         else:
             self.ks.commands.append(Command(at, tuple(words)))
+            if len(self.ks.commands) > MAX_COMMANDS:
+                raise ValidationError(f"{at.file}:{at.number}: too many commands to validate: kickgen reads at "
+                                      f"most {MAX_COMMANDS}, its %include files counted")
+
+    def _check_length(self, at: Line) -> None:
+        if len(at.text) > MAX_COMMAND_LINE_CHARS:
+            raise ValidationError(f"{at.file}:{at.number}: a line of {len(at.text)} characters: outside scripts, "
+                                  f"kickgen reads lines of at most {MAX_COMMAND_LINE_CHARS} (16 KiB)")
 
     def _comment_cut(self, at: Line, cut: int) -> None:
         """A '#' after text: EL6 drops the rest. Harmless when it starts a real comment."""
@@ -276,7 +321,7 @@ class _Reader:
             return
         self.ks.includes.append(Include(at, target, found, False))
         try:
-            text = found.read_text(encoding="utf-8", errors="replace")
+            text = read_bounded(found, errors="replace")
         except OSError as exc:
             self.finding(at, Severity.ERROR, "include-missing", f"%include {target}: cannot read it: {exc.strerror}")
             return
@@ -305,7 +350,20 @@ class _Reader:
         %pre before it reads the includes (anaconda 13.21 `kickstart.py` ~1427-1453)."""
         if not target.startswith("/tmp/"):
             return False
-        return any(target in line.text for s in self.ks.sections if s.name == "%pre" for line in s.body)
+        if self.pre_paths is None:      # read once: a kickstart may have thousands of %includes
+            self.pre_paths = {path for s in self.ks.sections if s.name == "%pre" for line in s.body
+                              for path in _TMP_PATH.findall(line.text)}
+        return target in self.pre_paths
+
+
+def read_bounded(path: Path, errors: str = "strict") -> str:
+    """PATH's text, read no further than the limit needs: a file of 4 * (MAX_KICKSTART_CHARS + 1)
+    bytes has more characters than the limit (UTF-8 takes at most 4 bytes for one), so it is cut
+    there, and then refused by the reader."""
+    cap = 4 * (MAX_KICKSTART_CHARS + 1)
+    with path.open("rb") as f:
+        data = f.read(cap)
+    return data.decode("utf-8", "replace" if len(data) == cap else errors)
 
 
 def _display(path: Path) -> str:

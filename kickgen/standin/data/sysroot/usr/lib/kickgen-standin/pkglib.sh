@@ -1,8 +1,10 @@
-# Package functions shared by the stand-in yum and rpm.
+# Package functions shared by the stand-in yum, rpm and curl.
 # Catalogue: /usr/share/kickgen-standin/packages/NAME/{meta,files/,post}  (copied from the media)
 # Database:  /var/lib/rpm/standin/NAME (meta of the installed package) and NAME.files
+# Keyring:   /var/lib/rpm/standin-keys/KEYID (the keys `rpm --import` trusted: gpg-pubkey-KEYID)
 CATALOGUE=${STANDIN_CATALOGUE:-/usr/share/kickgen-standin/packages}
 DB=/var/lib/rpm/standin
+KEYS=/var/lib/rpm/standin-keys
 
 field() { sed -n "s/^$2=//p" "$1" 2>/dev/null | head -n 1; }
 cat_has() { [ -f "$CATALOGUE/$1/meta" ]; }
@@ -95,6 +97,30 @@ install_from_catalogue() {
 	return 0
 }
 
+# The bytes of the stand-in RPM file of catalogue package NAME, as the stand-in network serves it
+# (curl, rpm -i URL): one line naming it, so its sha256 is fixed and can be pinned.
+rpm_file_content() { printf 'kickgen stand-in rpm: %s\n' "$(cat_nevra "$1")"; }
+
+# --- signatures and keys ---------------------------------------------------------------------
+# The catalogue says who signed each package (meta signed=KEYID, the short id of the signing
+# key; empty: unsigned, as hop5's kernel). A name the catalogue lacks counts as unsigned. A
+# stand-in key file is armoured text with a line "Comment: kickgen stand-in key KEYID: USERID".
+cat_signer() { cat_field "$1" signed; }
+key_id_of() { sed -n 's/^Comment: kickgen stand-in key \([0-9a-f]\{8\}\): .*/\1/p' "$1" 2>/dev/null | head -n 1; }
+key_userid_of() { sed -n 's/^Comment: kickgen stand-in key [0-9a-f]\{8\}: //p' "$1" 2>/dev/null | head -n 1; }
+key_has() { [ -n "$1" ] && [ -f "$KEYS/$1" ]; }
+# rpm --import FILE: trust the key FILE holds (as gpg-pubkey-KEYID-<created>). rpm 4.8's words.
+key_import() {
+	[ -f "$1" ] || { echo "error: $1: import read failed(2)." >&2; return 1; }
+	id=$(key_id_of "$1")
+	[ -n "$id" ] || { echo "error: $1: import read failed(-1)." >&2; return 1; }
+	mkdir -p "$KEYS"
+	printf 'name=gpg-pubkey\nversion=%s\nrelease=%s\narch=(none)\nsummary=gpg(%s)\n' \
+		"$id" "$(printf '%08x' "$(date +%s)")" "$(key_userid_of "$1")" >"$KEYS/$id"
+}
+# gpg-pubkey-KEYID-RELEASE of every trusted key, one a line.
+key_list() { for f in "$KEYS"/*; do [ -f "$f" ] && echo "gpg-pubkey-$(field "$f" version)-$(field "$f" release)"; done; }
+
 remove_installed() {
 	[ -f "$DB/$1.files" ] && while IFS= read -r f; do rm -f "$f"; done <"$DB/$1.files"
 	rm -f "$DB/$1" "$DB/$1.files"
@@ -114,25 +140,58 @@ missing_requires() {
 # unpacked.
 REPOS_DIR=${STANDIN_REPOS_DIR:-/etc/yum.repos.d}
 
-# Print "id<TAB>enabled<TAB>url" for every section of every .repo file (url: the first baseurl,
-# else "mirrorlist:" + the mirrorlist, else empty), with $releasever/$basearch expanded.
+# Print "id<TAB>enabled<TAB>gpgcheck<TAB>gpgkeys<TAB>url" for every section of every .repo file
+# (gpgcheck: the section's, else [main]'s in /etc/yum.conf, else 0; gpgkeys: its gpgkey= URLs
+# joined by spaces, or "-"; url: the first baseurl, else "mirrorlist:" + the mirrorlist, else
+# empty), with $releasever/$basearch expanded.
 repo_list() {
-	for f in "$REPOS_DIR"/*.repo; do [ -f "$f" ] && cat "$f" && echo; done | awk '
-		function flush() { if (id != "") { if (url == "" && ml != "") url = "mirrorlist:" ml; print id "\t" en "\t" url } }
+	main_gpg=$(main_option gpgcheck 0)
+	for f in "$REPOS_DIR"/*.repo; do [ -f "$f" ] && cat "$f" && echo; done | awk -v main_gpg="$main_gpg" '
+		function flush() { if (id != "") { if (url == "" && ml != "") url = "mirrorlist:" ml
+			print id "\t" en "\t" gpg "\t" (keys == "" ? "-" : keys) "\t" url } }
 		function val(s) { sub(/^[^=]*=[ \t]*/, "", s); sub(/[ \t\r]+$/, "", s); return s }
+		function truth(s) { s = tolower(val(s)); return (s == "1" || s == "yes" || s == "true" || s == "on") ? 1 : 0 }
 		/^[ \t]*[#;]/ { next }
-		/^[ \t]*\[[^]]+\][ \t\r]*$/ { flush(); id = $0; gsub(/^[ \t]*\[|\][ \t\r]*$/, "", id); en = 1; url = ""; ml = ""; inurl = 0; next }
+		/^[ \t]*\[[^]]+\][ \t\r]*$/ { flush(); id = $0; gsub(/^[ \t]*\[|\][ \t\r]*$/, "", id); en = 1; gpg = main_gpg; keys = ""; url = ""; ml = ""; next }
 		/^[ \t]*baseurl[ \t]*=/ { v = val($0); split(v, u, /[ \t,]+/); if (url == "") url = u[1]; next }
 		/^[ \t]*mirrorlist[ \t]*=/ { ml = val($0); next }
-		/^[ \t]*enabled[ \t]*=/ { v = tolower(val($0)); en = (v == "1" || v == "yes" || v == "true") ? 1 : 0; next }
+		/^[ \t]*enabled[ \t]*=/ { en = truth($0); next }
+		/^[ \t]*gpgcheck[ \t]*=/ { gpg = truth($0); next }
+		/^[ \t]*gpgkey[ \t]*=/ { v = val($0); gsub(/[ \t,]+/, " ", v); keys = v; next }
 		END { flush() }' | sed 's/\$releasever/6/g; s/\$basearch/x86_64/g'
 }
 
+# A boolean option of /etc/yum.conf's [main] (1 or 0), else $2.
+main_option() {
+	awk -v k="$1" -v d="$2" '
+		/^[ \t]*\[/ { main = ($0 ~ /^[ \t]*\[main\]/); next }
+		main && $0 ~ "^[ \t]*" k "[ \t]*=" { v = $0; sub(/^[^=]*=[ \t]*/, "", v); sub(/[ \t\r]+$/, "", v); v = tolower(v)
+			d = (v == "1" || v == "yes" || v == "true" || v == "on") ? 1 : 0 }
+		END { print d }' /etc/yum.conf 2>/dev/null || echo "$2"
+}
+
 # Apply yum's --disablerepo=/--enablerepo= (OPS: lines "enable GLOB[,GLOB]" / "disable ...", in
-# command-line order) to repo_list; print "id<TAB>url" of the enabled repos.
+# command-line order) to repo_list; print "id<TAB>url" of the enabled repos, and write their
+# "id<TAB>gpgcheck<TAB>gpgkeys" to $REPOWORK/gpg. An --enablerepo pattern that names no repo
+# fails as yum 3.2.29's does ("Error getting repository data for X, repository not found").
 repos_enabled() {
-	repo_list | while IFS='	' read -r id en url; do
-		set -f   # the globs are for repo ids, not for file names
+	repo_list >"$REPOWORK/repos.all"
+	set -f   # the globs are for repo ids, not for file names
+	for g in $(printf '%s\n' "$1" | sed -n 's/^enable //p' | tr ',' ' '); do
+		found=0
+		while IFS='	' read -r id en gpg keys url; do
+			# shellcheck disable=SC2254
+			case "$id" in $g) found=1 ;; esac
+		done <"$REPOWORK/repos.all"
+		if [ "$found" = 0 ]; then
+			echo "Error getting repository data for $g, repository not found" >&2
+			return 1
+		fi
+	done
+	set +f
+	: >"$REPOWORK/gpg"
+	while IFS='	' read -r id en gpg keys url; do
+		set -f
 		printf '%s\n' "$1" | while read -r op globs; do
 			[ -n "$op" ] || continue
 			for g in $(echo "$globs" | tr ',' ' '); do
@@ -140,10 +199,23 @@ repos_enabled() {
 				case "$id" in $g) [ "$op" = enable ] && echo 1 || echo 0 ;; esac
 			done
 		done >"$REPOWORK/ops.$$"
+		set +f
 		last=$(tail -n 1 "$REPOWORK/ops.$$"); [ -n "$last" ] && en=$last
-		[ "$en" = 1 ] && printf '%s\t%s\n' "$id" "$url"
-	done
+		if [ "$en" = 1 ]; then
+			printf '%s\t%s\n' "$id" "$url"
+			printf '%s\t%s\t%s\n' "$id" "$gpg" "$keys" >>"$REPOWORK/gpg"
+		fi
+	done <"$REPOWORK/repos.all"
 	rm -f "$REPOWORK/ops.$$"
+}
+
+repo_gpgcheck() { awk -F'\t' -v r="$1" '$1 == r { print $2; exit }' "$REPOWORK/gpg"; }
+repo_gpgkeys() { awk -F'\t' -v r="$1" '$1 == r && $3 != "-" { print $3; exit }' "$REPOWORK/gpg"; }
+# The key ids a repo's gpgkey= files hold (file:// keys only: the stand-in has no network).
+repo_key_ids() {
+	for u in $(repo_gpgkeys "$1"); do
+		case "$u" in file://*) key_id_of "${u#file://}" ;; esac
+	done
 }
 
 # "HREF SHA256" of the primary metadata named by a repomd.xml (SHA256 empty if not sha256).
@@ -169,7 +241,7 @@ primary_packages() {
 # (OPS as for repos_enabled). Fails like yum when a file:// repo has no readable metadata.
 load_repos() {
 	: >"$REPOWORK/available"; : >"$REPOWORK/enabled"
-	repos_enabled "$1" >"$REPOWORK/enabled"
+	repos_enabled "$1" >"$REPOWORK/enabled" || return 1
 	network=
 	while IFS='	' read -r id url; do
 		case "$url" in
@@ -202,12 +274,79 @@ load_repos() {
 		esac
 	done <"$REPOWORK/enabled"
 	if [ -n "$network" ]; then  # the catalogue stands in for every network repository
+		# Each package is offered once, by the network repo that would carry it: the first whose
+		# gpgkey holds its signer's key (CentOS trees carry CentOS-signed packages, EPEL's EPEL's),
+		# else the first without a gpgkey, else the first one.
+		: >"$REPOWORK/netkeys"
+		for id in $network; do
+			for k in $(repo_key_ids "$id"); do printf '%s\t%s\n' "$id" "$k" >>"$REPOWORK/netkeys"; done
+			[ -n "$(repo_gpgkeys "$id")" ] || printf '%s\t-\n' "$id" >>"$REPOWORK/netkeys"
+		done
+		first=${network# }; first=${first%% *}
 		for meta in "$CATALOGUE"/*/meta; do
 			[ -f "$meta" ] || continue
+			signer=$(field "$meta" signed)
+			repo=$(awk -F'\t' -v k="${signer:-none}" '$2 == k && !a { a = $1 } $2 == "-" && !b { b = $1 }
+				END { print (a != "" ? a : b) }' "$REPOWORK/netkeys")
 			printf '%s\t%s\t%s\t%s\t%s\n' "$(field "$meta" name)" "$(field "$meta" arch)" \
-				"$(field "$meta" version)" "$(field "$meta" release)" standin >>"$REPOWORK/available"
+				"$(field "$meta" version)" "$(field "$meta" release)" "${repo:-$first}" >>"$REPOWORK/available"
 		done
 	fi
+	return 0
+}
+
+# yum's signature check of the transaction ($REPOWORK/queue), before anything is installed, as
+# yum 3.2.29 does it (yum/__init__.py sigCheckPkg, getKeyForPackage; cli.py gpgsigcheck): a
+# package from a repo with gpgcheck=1 (a local .rpm: with localpkg_gpgcheck=1) must be signed
+# with a key rpm trusts; a missing key is imported from the repo's gpgkey= with -y. Fails (exit
+# 1) with yum's words. check_signatures ASSUME_YES NOGPG: 1 1 = -y, --nogpgcheck (no check).
+check_signatures() {
+	assume_yes=$1
+	[ "$2" = 1 ] && return 0
+	localgpg=$(main_option localpkg_gpgcheck 0)
+	while IFS='	' read -r n a v r repo <&4; do
+		file="$n-$v-$r.$a.rpm"
+		case "$repo" in
+		/*) [ "$localgpg" = 1 ] || continue; file=${repo#/} ;;
+		*) [ "$(repo_gpgcheck "$repo")" = 1 ] || continue ;;
+		esac
+		signer=$(cat_signer "$n")
+		if [ -z "$signer" ]; then printf '\n\nPackage %s is not signed\n' "$file" >&2; return 1; fi
+		key_has "$signer" && continue
+		echo "warning: rpmts_HdrFromFdno: Header V3 RSA/SHA256 Signature, key ID $signer: NOKEY"
+		urls=
+		case "$repo" in /*) ;; *) urls=$(repo_gpgkeys "$repo") ;; esac
+		if [ -z "$urls" ]; then printf '\n\nPublic key for %s is not installed\n' "$file" >&2; return 1; fi
+		if [ "$assume_yes" != 1 ]; then
+			printf '\n\nRefusing to automatically import keys when running unattended.\nUse "-y" to override.\n' >&2
+			return 1
+		fi
+		imported=0
+		for u in $urls; do
+			echo "Retrieving key from $u"
+			case "$u" in
+			file://*) kf=${u#file://} ;;
+			*) printf '\n\nGPG key retrieval failed: [Errno 14] Could not open/read %s\n' "$u" >&2; return 1 ;;
+			esac
+			[ -f "$kf" ] || { printf '\n\nGPG key retrieval failed: [Errno 14] Could not open/read %s\n' "$u" >&2; return 1; }
+			id=$(key_id_of "$kf")
+			[ -n "$id" ] || { printf '\n\nInvalid GPG Key from %s: No key found in given key data\n' "$u" >&2; return 1; }
+			if key_has "$id"; then echo "GPG key at $u (0x$(echo "$id" | tr a-f A-F)) is already installed"; continue; fi
+			printf 'Importing GPG key 0x%s:\n Userid : %s\n Package: %s (%s)\n From   : %s\n' \
+				"$(echo "$id" | tr a-f A-F)" "$(key_userid_of "$kf")" "$n-$v-$r.$a" "$repo" "$kf"
+			key_import "$kf" || return 1
+			imported=1
+		done
+		if [ "$imported" = 0 ]; then
+			printf '\n\nThe GPG keys listed for the "%s" repository are already installed but they are not correct for this package.\nCheck that the correct key URLs are configured for this repository.\n' "$repo" >&2
+			return 1
+		fi
+		if ! key_has "$signer"; then
+			echo "Import of key(s) didn't help, wrong key(s)?"
+			printf '\n\nPublic key for %s is not installed\n' "$file" >&2
+			return 1
+		fi
+	done 4<"$REPOWORK/queue"
 	return 0
 }
 
