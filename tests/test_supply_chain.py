@@ -37,7 +37,7 @@ from kickgen.profile import load_profile
 from kickgen.profile.pins import pinned_downloads
 from ks_helpers import split_kickstart
 from paths import PROJECT_ROOT
-from test_standin_installer import BUSYBOX, DASH, make_standin_root, sh
+from test_standin_installer import sh, standin_root  # noqa: F401 - standin_root is a fixture
 
 KICKGEN = Path(sys.executable).parent / "kickgen"
 SHIPPED = ("el6-base", "centos65-docker", "centos65-docker-offline", "standin-docker")
@@ -160,16 +160,9 @@ def test_a_step_repo_is_enabled_for_its_step_only_and_no_command_uses_a_wildcard
 # --- the stand-in's yum, rpm and curl (chroot) --------------------------------------------------
 
 @pytest.fixture
-def chroot_root(tmp_path: Path) -> Path:
-    """The installed stand-in system, laid out as tests/test_standin_installer.py does."""
-    import os
-
-    if os.geteuid() != 0:
-        pytest.skip("chroot into the stand-in root needs root (CI runs as root)")
-    for needed in (BUSYBOX, DASH):
-        if not needed.is_file():
-            pytest.skip(f"{needed} missing (make setup)")
-    return make_standin_root(tmp_path / "root")
+def chroot_root(standin_root: Path) -> Path:
+    """The installed stand-in system, as tests/test_standin_installer.py lays it out."""
+    return standin_root
 
 
 def _run_steps(root: Path, text: str, steps=("repos", "aufs-kernel", "epel", "docker", "repos-final")):
