@@ -497,7 +497,9 @@ def test_a_mismatched_pin_fails_the_install_with_the_clear_line(standin_dvd, tmp
     from kickgen.vm.harness import boot_test
     from libvirt_checks import assert_nothing_left
 
-    profile = load_profile("standin-docker", [pins_override(**{KERNEL_RPM: WRONG})])
+    # every other pin kept: kickgen iso builds no media with a missing pin
+    pins = {pin.file: pin.sha256 for pin in load_profile("standin-docker").pins} | {KERNEL_RPM: WRONG}
+    profile = load_profile("standin-docker", [pins_override(**pins)])
     made = build_media(profile, standin_dvd, tmp_path / "wrong-pin.iso")
     result = boot_test(made.output, profile, timeout_install=600, stall_seconds=180, artifacts=tmp_path / "run")
     install = result.phases[0]
