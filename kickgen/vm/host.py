@@ -349,16 +349,15 @@ def _probe_kvm(conn: libvirt.virConnect, uri: str) -> Accel:
     name = f"{NAME_PREFIX}kvm-probe-{time.time_ns() % 10**9}"
     serial = probe_dir / f"{name}.log"
     local = is_local(uri)
-    volumes = []
+    # The probe ISO goes up as a volume on every host: a local path under a 0700 home (root's,
+    # in CI) is unreadable to libvirt's qemu user, and the probe would blame KVM for it.
+    pool = ensure_pool(conn)
+    volumes = [f"{name}.iso"]
+    upload_volume(conn, pool, volumes[0], iso)
+    source = f"<disk type='volume' device='cdrom'><source pool='{POOL_NAME}' volume='{volumes[0]}'/>"
     if local:
-        source = (f"<disk type='file' device='cdrom'><source file='{iso.resolve()}'>"
-                  "<seclabel model='dac' relabel='no'/></source>")
         console = f"<serial type='file'><source path='{serial.resolve()}'/><target port='0'/></serial>"
-    else:   # remote host: the probe ISO goes up as a volume, the console comes back as a stream
-        pool = ensure_pool(conn)
-        volumes.append(f"{name}.iso")
-        upload_volume(conn, pool, volumes[0], iso)
-        source = f"<disk type='volume' device='cdrom'><source pool='{POOL_NAME}' volume='{volumes[0]}'/>"
+    else:   # remote host: the console comes back as a stream
         console = "<serial type='pty'><target port='0'/></serial>"
     xml = f"""<domain type='kvm'><name>{name}</name><memory unit='MiB'>256</memory><vcpu>1</vcpu>
   <os><type arch='x86_64' machine='pc'>hvm</type></os><features><acpi/></features>
