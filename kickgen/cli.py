@@ -546,10 +546,17 @@ def _add_boot_test(sub: argparse._SubParsersAction) -> None:
                  "PROFILE's expect: block. Stall detector and absolute timeouts per phase; the "
                  "domain and its disk are always cleaned up (unless --keep). Prints one line per "
                  "phase and assertion, then the verdict; exit 0 pass, 1 fail, 2 usage or "
-                 "environment problem.",
+                 "environment problem.\n\n"
+                 "With --pxe INVENTORY --host NAME [--host NAME ...] --base ISO (instead of PROFILE "
+                 "ISO): a network install. The netboot tree of the inventory is made from ISO, a "
+                 "kickgen serve for it starts on 127.0.0.1, and each host installs at the same time "
+                 "on a machine with no install medium and a blank disk, PXE-booted by QEMU user-mode "
+                 "networking (its DHCP and TFTP; the guest reaches the server as 10.0.2.2); each "
+                 "report is judged on the console and as the server recorded it (kickgen status).",
                  ["kickgen boot-test standin-docker out.iso",
                   "kickgen boot-test centos65-docker centos65-ks.iso --firmware uefi --medium usb --network default",
-                  "kickgen boot-test standin-docker out.iso --connect qemu+ssh://root@host/system --keep"])
+                  "kickgen boot-test standin-docker out.iso --connect qemu+ssh://root@host/system --keep",
+                  "kickgen boot-test --pxe hosts.yaml --host docker1 --host base1 --base CentOS-6.5-DVD1.iso"])
     _add_profile(p, optional=True)
     p.add_argument("iso", metavar="ISO", nargs="?", help="the (remastered) install ISO (only read)")
     p.add_argument("--profile", dest="profile_option", metavar="PROFILE", help=argparse.SUPPRESS)
@@ -573,6 +580,12 @@ def _add_boot_test(sub: argparse._SubParsersAction) -> None:
                         "must still end in the installed system (CD media eject it: reboot --eject)")
     p.add_argument("--writable-medium", action="store_true",
                    help="attach a writable copy of the ISO (as a USB stick is) and assert it comes out unchanged")
+    p.add_argument("--pxe", metavar="INVENTORY",
+                   help="a network install of hosts of this inventory (hosts.yaml) instead of PROFILE ISO")
+    p.add_argument("--host", action="append", default=[], metavar="NAME", dest="pxe_hosts",
+                   help="with --pxe: an inventory host to install (repeatable: they install at the same time)")
+    p.add_argument("--base", metavar="ISO", dest="pxe_base",
+                   help="with --pxe: the base ISO the netboot tree is made from (only read)")
     p.set_defaults(func=_cmd_boot_test, uses_libvirt=True)
     p.usage = _usage(p)
 
@@ -592,8 +605,83 @@ def _boot_test_operands(args: argparse.Namespace) -> tuple[str, str]:
     return args.profile, args.iso
 
 
+def _pxe_conflicts(args: argparse.Namespace) -> None:
+    """--pxe takes its hosts from the inventory: the options of the ISO form are refused with it."""
+    from kickgen.core.errors import UsageError
+
+    if args.pxe is None:
+        if args.pxe_hosts or args.pxe_base:
+            raise UsageError(f"{'--host' if args.pxe_hosts else '--base'} goes with --pxe INVENTORY",
+                             hint="kickgen boot-test --pxe hosts.yaml --host NAME --base ISO")
+        return
+    given = [name for name, value in (
+        ("PROFILE/ISO", args.profile or args.iso or args.profile_option), ("--set", args.overrides),
+        ("--network", args.network), ("--medium", args.medium != "cd"), ("--ks-sha256", args.ks_sha256),
+        ("--extra-disks", args.extra_disks), ("--keep-medium", args.keep_medium),
+        ("--writable-medium", args.writable_medium)) if value]
+    if given:
+        raise UsageError(f"--pxe installs the inventory's hosts with their own profiles: {', '.join(given)} "
+                         "cannot go with it", hint="put overrides in the host's set: in the inventory")
+    if not args.pxe_hosts:
+        raise UsageError("--pxe needs at least one --host NAME (a host of the inventory)")
+    if not args.pxe_base:
+        raise UsageError("--pxe needs --base ISO (the base ISO the netboot tree is made from)")
+
+
+def _cmd_boot_test_pxe(args: argparse.Namespace) -> int:
+    from contextlib import nullcontext
+
+    from kickgen.pipeline import boot_test_pxe
+    from kickgen.progress import LiveProgress
+    from kickgen.serve.status import status_text
+
+    display = nullcontext() if args.quiet else LiveProgress()
+    with display as live:
+        outcome = boot_test_pxe(Path(args.pxe), args.pxe_hosts, Path(args.pxe_base), args.firmware,
+                                connect=args.connect, accel=args.accel, timeout_install=args.timeout_install,
+                                timeout_boot=args.timeout_boot, stall_seconds=args.stall,
+                                artifacts=Path(args.artifacts) if args.artifacts else None, keep=args.keep,
+                                progress=live.update if live else None)
+    for result in outcome.results:
+        print(f"{result.host} (profile {result.profile}):")
+        _print_boot_result(result, indent="  ")
+    print(f"install server {outcome.server_url} (netboot tree {outcome.tree}):")
+    print(status_text(outcome.states), end="")
+    print(f"junit: {outcome.junit}")
+    print(f"artifacts: {outcome.artifacts}")
+    print(outcome.verdict)
+    return outcome.exit_code
+
+
+def _print_boot_result(result, indent: str = "") -> None:
+    """A boot test's phases, notes, assertions and verdict, one line each."""
+    print(f"{indent}accel: {result.accel_reason}")
+    for phase in result.phases:
+        print(f"{indent}{phase.phase}: {phase.outcome} in {phase.seconds:.0f}s: {phase.reason}")
+        for note in phase.notes:
+            print(f"{indent}  note: {note}")
+        if not phase.ok and phase.excerpt:
+            print(f"{indent}  last console lines ({phase.serial_log}):")
+            for line in phase.excerpt:
+                print(f"{indent}  | {line}")
+        if phase.screenshot:
+            print(f"{indent}  screenshot: {phase.screenshot}")
+    for check in result.assertions:
+        print(f"{indent}  {check.describe()}")
+    for problem in result.cleanup_problems:
+        print(f"cleanup: {problem}", file=sys.stderr)
+    if result.kept:
+        print(f"{indent}kept: domain {result.name}, volumes {', '.join(result.volumes)} (--keep)")
+    print(f"{indent}artifacts: {result.artifacts}")
+    print(f"{indent}{result.verdict}")
+
+
 def _cmd_boot_test(args: argparse.Namespace) -> int:
     from contextlib import nullcontext
+
+    _pxe_conflicts(args)
+    if args.pxe is not None:
+        return _cmd_boot_test_pxe(args)
 
     from kickgen.profile import load_profile
     from kickgen.progress import LiveProgress
@@ -612,41 +700,43 @@ def _cmd_boot_test(args: argparse.Namespace) -> int:
                            ks_sha256=args.ks_sha256, extra_disks=args.extra_disks,
                            keep_medium=args.keep_medium, writable_medium=args.writable_medium,
                            progress=live.update if live else None)
-    print(f"accel: {result.accel_reason}")
-    for phase in result.phases:
-        print(f"{phase.phase}: {phase.outcome} in {phase.seconds:.0f}s: {phase.reason}")
-        for note in phase.notes:
-            print(f"  note: {note}")
-        if not phase.ok and phase.excerpt:
-            print(f"  last console lines ({phase.serial_log}):")
-            for line in phase.excerpt:
-                print(f"  | {line}")
-        if phase.screenshot:
-            print(f"  screenshot: {phase.screenshot}")
-    for check in result.assertions:
-        print(f"  {check.describe()}")
-    for problem in result.cleanup_problems:
-        print(f"cleanup: {problem}", file=sys.stderr)
-    if result.kept:
-        print(f"kept: domain {result.name}, volumes {', '.join(result.volumes)} (--keep)")
-    print(f"artifacts: {result.artifacts}")
-    print(result.verdict)
+    _print_boot_result(result)
     return result.exit_code
+
+
+def _add_db(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument("--db", metavar="PATH",
+                   help=f"{what} (default: ./kickgen-artifacts/results.sqlite)")
 
 
 def _add_matrix(sub: argparse._SubParsersAction) -> None:
     p = _command(sub, "matrix", "boot-test profile x firmware x medium cases over libvirt hosts",
-                 "Run every case of a matrix file (profiles with optional set:, firmware:, "
-                 "medium:, exclude:, hosts:): each profile is remastered once per medium, the "
+                 "Run every case of a matrix file (profiles with optional set:, label:, expect_fail:, "
+                 "firmware:, medium:, exclude:, hosts:): each profile is remastered once per medium, the "
                  "cases are queued over the hosts, and one junit.xml plus one summary table "
-                 "(also summary.txt) come out. Exit 0 when every case passed, else 1.",
+                 "(also summary.txt) come out; the run is recorded in the results database "
+                 "(--db) and in kickgen-run.json in its artefact folder. Exit 0 when every case "
+                 "passed (a flaky pass and an expected failure count as passed), else 1.",
                  ["kickgen matrix matrix.yaml",
                   "kickgen matrix matrix.yaml --connect qemu:///system "
-                  "--connect qemu+ssh://root@b/system --parallel 2"])
+                  "--connect qemu+ssh://root@b/system --parallel 2",
+                  "kickgen matrix matrix.yaml --shard 2/3 --retries 1 --report"])
     p.add_argument("matrix", metavar="MATRIX.yaml", help="the matrix file (see vm/matrix-example.yaml)")
     p.add_argument("--connect", action="append", metavar="URI", default=[],
                    help="libvirt URI to spread cases over (repeatable; replaces hosts: in the file)")
     p.add_argument("--parallel", type=int, metavar="N", help="cases at once per host (overrides the file)")
+    p.add_argument("--retries", type=int, default=0, metavar="N",
+                   help="run a failed case again on the same host, up to N more times; a pass after a "
+                        "failure is FLAKY, and every attempt's artefacts are kept in <case>/attempt-N/ "
+                        "(default: 0)")
+    p.add_argument("--shard", metavar="K/N",
+                   help="run only shard K of N: the cases sorted by the sha256 of their label, dealt "
+                        "out in turn (the N shards run every case once, on any machine); merge the "
+                        "shards' results with kickgen results import")
+    _add_db(p, "record the run in this results database")
+    p.add_argument("--report", nargs="?", const="", metavar="HTML",
+                   help="then write the HTML report of the results database (kickgen report) to HTML "
+                        "(default: report.html in the run's artefact folder)")
     _add_artifacts(p, "matrix/<timestamp>")
     _add_accel(p)
     _add_allow_path(p)
@@ -656,20 +746,133 @@ def _add_matrix(sub: argparse._SubParsersAction) -> None:
 def _cmd_matrix(args: argparse.Namespace) -> int:
     from contextlib import nullcontext
 
+    from kickgen.core.errors import UsageError
+    from kickgen.core.outputs import check_output
     from kickgen.pipeline import run_matrix
     from kickgen.progress import LiveProgress
+    from kickgen.results import default_db_path
     from kickgen.vm import load_matrix, summary_table
+    from kickgen.vm.matrix import MAX_RETRIES, parse_shard, shard_plan
 
     allow_paths = _allow_paths(args)
+    if not 0 <= args.retries <= MAX_RETRIES:
+        raise UsageError(f"--retries {args.retries}: expected a whole number from 0 to {MAX_RETRIES}")
+    shard = parse_shard(args.shard) if args.shard is not None else None
     plan = load_matrix(Path(args.matrix), connect=args.connect, parallel=args.parallel)
+    if shard is not None:
+        plan = shard_plan(plan, *shard)
+    db = Path(args.db) if args.db else default_db_path()
+    check_output(db, label="--db")
+    if args.report:
+        check_output(args.report, label="--report", inputs=[("the results database", db)], command="matrix")
+        if os.path.abspath(args.report) == os.path.abspath(db):
+            raise UsageError(f"--report {args.report} is the results database (--db); give the page another name")
     display = nullcontext() if args.quiet else LiveProgress()
     with display as live:
         outcome = run_matrix(plan, artifacts=Path(args.artifacts) if args.artifacts else None,
-                             accel=args.accel, progress=live.update if live else None, allow_paths=allow_paths)
+                             accel=args.accel, progress=live.update if live else None, allow_paths=allow_paths,
+                             retries=args.retries, db=db)
     print(summary_table(outcome))
     print(f"junit: {outcome.junit}")
+    for problem in outcome.record_problems:
+        print(f"kickgen: error: the run was not recorded: {problem}", file=sys.stderr)
+    if not outcome.record_problems:
+        print(f"results: {db}")
+    if args.report is not None and not outcome.record_problems:
+        from kickgen.report import write_report
+
+        report = write_report(db, Path(args.report) if args.report else outcome.artifacts / "report.html")
+        print(f"report: {report.path}")
     print(outcome.verdict)
     return outcome.exit_code
+
+
+# --- results / report (the nightly history and its page) --------------------------------------
+
+def _add_results(sub: argparse._SubParsersAction) -> None:
+    p = _command(sub, "results", "merge matrix runs from other machines into the results database, or list it",
+                 "The results database holds every matrix run: one row per run, one per attempt of "
+                 "each case (docs/kickgen-results.md lists the columns). `import` merges the runs "
+                 "found in ARTIFACTS -- artefact folders (searched for kickgen-run.json and "
+                 "results databases), run files or database files, e.g. those of CI jobs that "
+                 "each ran one --shard -- into --db; a run already there (same run id) is "
+                 "skipped, so importing twice adds nothing. `list` prints the runs, newest first.",
+                 ["kickgen results import shard-1/ shard-2/ shard-3/",
+                  "kickgen results import other-host/results.sqlite --db nightly.sqlite",
+                  "kickgen results list --db nightly.sqlite"])
+    p.add_argument("action", choices=("import", "list"), help="import: merge ARTIFACTS into --db; list: print its runs")
+    p.add_argument("paths", metavar="ARTIFACTS", nargs="*",
+                   help="artefact folders, kickgen-run.json files or results databases (import)")
+    _add_db(p, "the results database to merge into or list")
+    p.add_argument("--runs", type=int, default=20, metavar="N", help="list: the newest N runs (default: 20)")
+    p.set_defaults(func=_cmd_results)
+
+
+def _cmd_results(args: argparse.Namespace) -> int:
+    from kickgen.core.errors import UsageError
+    from kickgen.results import default_db_path, import_results, read_runs
+
+    db = Path(args.db) if args.db else default_db_path()
+    if args.action == "import":
+        if not args.paths:
+            raise UsageError("results import needs ARTIFACTS: artefact folders, kickgen-run.json files or "
+                             "results databases")
+        summary = import_results(db, [Path(p) for p in args.paths])
+        present = summary.runs_seen - summary.runs_added
+        print(f"imported {summary.runs_added} run{'s' if summary.runs_added != 1 else ''} "
+              f"({summary.cases_added} case rows) into {db} from {len(summary.sources)} "
+              f"file{'s' if len(summary.sources) != 1 else ''}; {present} already there")
+        return 0
+    if args.paths:
+        raise UsageError("results list takes no ARTIFACTS")
+    if args.runs < 1:
+        raise UsageError(f"--runs {args.runs}: expected a whole number >= 1")
+    runs = sorted(read_runs(db), key=lambda r: (r.started, r.run_id), reverse=True)[:args.runs]
+    for run in runs:
+        statuses = [c.status for c in run.cases if c.attempt == 1]    # a case's status is on each attempt
+        counts = {s: statuses.count(s) for s in dict.fromkeys(statuses)}
+        shard = f" shard {run.shard}" if run.shard else ""
+        print(f"{run.started}  {run.run_id[:12]}  {'PASS' if run.passed else 'FAIL'}  {run.machine}  "
+              f"{run.matrix}{shard}  " + ", ".join(f"{n} {s}" for s, n in counts.items()))
+    return 0
+
+
+def _add_report(sub: argparse._SubParsersAction) -> None:
+    p = _command(sub, "report", "write the HTML report of the results database (latest results, failures, history)",
+                 "Write one static HTML page (and, beside it, a <name>-images/ folder with the failing "
+                 "cases' last screens) from the results database: the latest result of every case "
+                 "with install and boot times; for each case that needs a look its failed "
+                 "assertions, last screen, serial-log lines around the failure and links to its "
+                 "artefacts; and each case's history over its last N runs (results and times), "
+                 "since when it fails and which of kickgen version, ISO and kickstart changed then. "
+                 "A case that passed and failed on the same inputs is FLAKY, not failing. The page "
+                 "needs no network and no JavaScript; links are relative, so it opens from a file "
+                 "or any web server serving the folder.",
+                 ["kickgen report -o nightly/report.html",
+                  "kickgen report --db nightly.sqlite --runs 60 -o report.html"])
+    _add_db(p, "the results database to read")
+    p.add_argument("--runs", type=int, default=30, metavar="N",
+                   help="history over each case's last N runs; cases not seen in the last N runs are left out "
+                        "(default: 30)")
+    p.add_argument("-o", "--output", metavar="HTML",
+                   help="the page to write (default: ./kickgen-artifacts/report.html)")
+    p.add_argument("--title", default="", metavar="TEXT", help="the page's heading (default: kickgen boot tests)")
+    p.set_defaults(func=_cmd_report)
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from kickgen.core.resources import artifacts_dir
+    from kickgen.report import write_report
+    from kickgen.results import default_db_path
+
+    db = Path(args.db) if args.db else default_db_path()
+    output = Path(args.output) if args.output else artifacts_dir(None, "report.html")
+    result = write_report(db, output, runs=args.runs, title=args.title)
+    if not args.quiet:
+        images = f" and {result.images}/" if result.images else ""
+        print(f"kickgen: wrote {result.path}{images}: {result.cases} cases, {result.failing} failing "
+              f"({result.seconds:.2f} s)", file=sys.stderr)
+    return 0
 
 
 # --- standin (stand-in CentOS 6.5 media; a test tool) -----------------------------------------
@@ -758,11 +961,162 @@ def _cmd_pin(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- netboot (network installs: PXE/HTTP trees for an inventory of hosts) --------------------
+
+def _add_netboot(sub: argparse._SubParsersAction) -> None:
+    from kickgen.netboot.layout import DEFAULT_SERVER_URL
+
+    p = _command(sub, "netboot", "write a PXE/HTTP netboot tree that installs an inventory of hosts",
+                 "Write DIR, a tree for network installs of the hosts in INVENTORY (hosts.yaml: per host "
+                 "its MAC, host name, profile, set: overrides, network and drives; see docs/netboot.md) "
+                 "from the base ISO: TFTP files for BIOS PXE (pxelinux, a menu whose default boots the "
+                 "local disk, a pxelinux.cfg/01-<mac> per host that installs it at once) and UEFI PXE "
+                 "(the ISO's grub EFI binary, its menu, a config per host named by its MAC), the "
+                 "installer from the ISO's images/pxeboot/, one kickstart per host (validated as "
+                 "kickgen render does: install tree and report URL under --server-url, the host's network "
+                 "line and drives), with --extract-tree the ISO's install tree, dnsmasq and nginx "
+                 "snippets, and DIR/kickgen-netboot.json as the manifest. Serve it with kickgen serve DIR "
+                 "or with those servers.\nReproducible: the same inputs give the same bytes and dates "
+                 "(SOURCE_DATE_EPOCH, else the ISO's creation date). DIR appears whole or not at all: "
+                 "written beside it and renamed into place; an existing DIR must be a tree kickgen "
+                 "netboot made (its entries are replaced, kickgen serve's state stays). The ISO is only read.",
+                 ["kickgen netboot hosts.yaml --base CentOS-6.5-x86_64-bin-DVD1.iso -o netboot",
+                  "kickgen netboot hosts.yaml --base standin.iso -o netboot --server-url http://192.168.50.1:8123 "
+                  "--extract-tree"])
+    p.add_argument("inventory", metavar="INVENTORY", help="the host inventory (hosts.yaml; docs/netboot.md)")
+    p.add_argument("--base", required=True, metavar="BASE.iso", help="the CentOS 6.5 install ISO (only read)")
+    p.add_argument("-o", "--output", required=True, metavar="DIR",
+                   help="the tree to write: a new folder, or one kickgen netboot wrote before")
+    p.add_argument("--server-url", metavar="URL", default=DEFAULT_SERVER_URL,
+                   help="where the hosts reach the HTTP server (kickgen serve, or nginx), http://HOST[:PORT]"
+                        f"[/PATH]; it goes into the kickstarts and boot entries (default {DEFAULT_SERVER_URL}: "
+                        "the host's port 8123 seen from QEMU user-mode networking)")
+    p.add_argument("--extract-tree", action="store_true",
+                   help="also copy the ISO's install tree into DIR/http/tree (for nginx; kickgen serve reads "
+                        "the ISO itself)")
+    p.set_defaults(func=_cmd_netboot)
+
+
+def _cmd_netboot(args: argparse.Namespace) -> int:
+    from kickgen.netboot import build_netboot
+
+    def progress(line: str) -> None:
+        print(f"kickgen: netboot: {line}", file=sys.stderr, flush=True)
+
+    tree = build_netboot(args.inventory, args.base, args.output, args.server_url, extract_tree=args.extract_tree,
+                         progress=None if args.quiet else progress)
+    if args.quiet:
+        return 0
+    hosts = ", ".join(f"{h.name} ({h.address or 'dhcp'})" for h in tree.hosts)
+    print(f"wrote {tree.path} ({tree.files} files, {tree.size / 2**20:.1f} MiB; install tree: {tree.tree}; "
+          f"UEFI: {'yes' if tree.efi else 'no'}) in {tree.seconds:.1f} s; hosts: {hosts}")
+    print(f"serve it: kickgen serve {args.output} (the hosts reach it as {tree.server_url})")
+    return 0
+
+
+# --- serve / status (the install server of network installs) ----------------------------------
+
+def _add_serve(sub: argparse._SubParsersAction) -> None:
+    p = _command(sub, "serve", "serve a netboot tree over HTTP: install tree, kickstarts, reports",
+                 "Serve the netboot tree DIR (written by kickgen netboot) until Ctrl-C: the install "
+                 "tree straight out of the base ISO the manifest names (range requests, sendfile; "
+                 "or DIR/http/tree when the tree was extracted), each host's kickstart, and the "
+                 "endpoint installed hosts post their KICKGEN-REPORT line to. What each host did is "
+                 "kept in DIR/kickgen-serve.sqlite (see kickgen status). Prints its URL, then one "
+                 "line per request (none with --quiet).\nIt listens on 127.0.0.1:8123 unless "
+                 "--listen names another address: a lab network needs it said out loud, since "
+                 "anyone who reaches the port reads the kickstarts (root password hashes) and can "
+                 "post reports.",
+                 ["kickgen serve netboot/",
+                  "kickgen serve netboot/ --listen 192.168.50.1:8123 --quiet"])
+    p.add_argument("tree_dir", metavar="DIR", help="the netboot tree (kickgen netboot -o DIR)")
+    p.add_argument("--listen", metavar="HOST:PORT", default="127.0.0.1:8123",
+                   help="address and port to listen on (default 127.0.0.1:8123; [::1]:8123 for IPv6; "
+                        "0.0.0.0:8123 for every interface; port 0: any free port)")
+    p.add_argument("--workers", type=int, metavar="N",
+                   help="event loops sharing the port (default: one per CPU, at most 4)")
+    p.set_defaults(func=_cmd_serve)
+
+
+def _listen_address(text: str) -> tuple[str, int]:
+    from kickgen.core.errors import UsageError
+
+    host, sep, port = text.rpartition(":")
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) < 65536:
+        raise UsageError(f"--listen {text}: expected HOST:PORT, e.g. 127.0.0.1:8123 or [::1]:8123")
+    return host, int(port)
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    from kickgen.serve.manifest import load_tree
+    from kickgen.serve.server import default_workers, serve_until_interrupted
+
+    host, port = _listen_address(args.listen)
+    tree = load_tree(args.tree_dir)          # a missing or bad manifest: one line, before anything listens
+
+    def log_line(line: str) -> None:
+        print(line, flush=True)
+
+    def announce(server) -> None:
+        hosts = "1 host" if len(tree.hosts) == 1 else f"{len(tree.hosts)} hosts"
+        print(f"kickgen: serving {tree.root} at {server.url} ({hosts}; install tree: "
+              f"{server.tree}); Ctrl-C stops", flush=True)
+        try:
+            loopback = ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            loopback = host == "localhost"
+        if not loopback:
+            print(f"kickgen: note: listening on {host}: whoever reaches port {server.port} reads the "
+                  "kickstarts (root password hashes) and can post reports", file=sys.stderr)
+        wanted = urlsplit(tree.server_url).port or 80
+        if wanted != server.port:
+            print(f"kickgen: note: the kickstarts name {tree.server_url} (port {wanted}), but this server "
+                  f"listens on port {server.port}", file=sys.stderr)
+
+    try:
+        serve_until_interrupted(tree.root, host, port, log_line=None if args.quiet else log_line,
+                                announce=announce, workers=args.workers or default_workers())
+    except KeyboardInterrupt:
+        print("kickgen: server stopped", file=sys.stderr)
+    return 0
+
+
+def _add_status(sub: argparse._SubParsersAction) -> None:
+    p = _command(sub, "status", "show each inventory host's install: not seen, installing, reported",
+                 "Print one row per inventory host of the netboot tree DIR, in the inventory's "
+                 "order: HOST, MAC, PROFILE, STATE (not seen, kickstart fetched, installing, "
+                 "reported), VERDICT (passed or failed: the report judged against the profile's "
+                 "expect:, each failed assertion on a line below) and SINCE (when it reached that "
+                 "state, UTC), from what kickgen serve recorded in DIR/kickgen-serve.sqlite. Reads "
+                 "only; works while the server runs.\nExit 0 when every host reported and passed, "
+                 "1 otherwise.",
+                 ["kickgen status netboot/",
+                  "kickgen status netboot/ --format json | jq '.hosts[].state'"])
+    p.add_argument("tree_dir", metavar="DIR", help="the netboot tree kickgen serve serves")
+    p.add_argument("--format", choices=("text", "json"), default="text",
+                   help="text: a table (default); json: every field, times in seconds since the epoch")
+    p.set_defaults(func=_cmd_status)
+
+
+def _cmd_status(args: argparse.Namespace) -> int:
+    from kickgen.serve.state import host_states
+    from kickgen.serve.status import exit_code, status_json, status_text
+
+    states = host_states(args.tree_dir)
+    sys.stdout.write(status_json(states) if args.format == "json" else status_text(states))
+    return exit_code(states)
+
+
 # --- the parser and main ----------------------------------------------------------------------
 
 # In pipeline order, as `kickgen --help` lists them.
 COMMANDS = [_add_profiles, _add_show, _add_render, _add_validate, _add_pin, _add_check_offline, _add_iso,
-            _add_inspect, _add_boot_test, _add_matrix, _add_standin]
+            _add_inspect, _add_netboot, _add_serve, _add_status, _add_boot_test, _add_matrix,
+            _add_results, _add_report, _add_standin]
 
 
 def build_parser() -> argparse.ArgumentParser:

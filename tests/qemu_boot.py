@@ -172,6 +172,27 @@ def boot(
             vars_copy.unlink(missing_ok=True)
 
 
+def user_nics(macs: Sequence[str], *, tftp: Path | None = None, bootfile: str | None = None,
+              boot_from_nic: bool = False) -> list[str]:
+    """qemu arguments for e1000 NICs with the given MAC addresses on user-mode networking that
+    reaches the host (no restrict=on): the guest sees the host's 127.0.0.1 as 10.0.2.2, and
+    QEMU's built-in DHCP (and TFTP of `tftp`, offering `bootfile`) on each NIC. Use with
+    boot(nic=False, extra_args=...). The guests of these tests only ever talk to 10.0.2.2.
+    boot_from_nic: the first NIC gets bootindex 0 (PXE boot; SeaBIOS and OVMF honour it)."""
+    args: list[str] = []
+    for n, mac in enumerate(macs):
+        netdev = f"user,id=kgnet{n}"
+        if tftp is not None:
+            netdev += f",tftp={tftp}"
+            if bootfile:
+                netdev += f",bootfile={bootfile}"
+        device = f"e1000,netdev=kgnet{n},mac={mac}"
+        if boot_from_nic and n == 0:
+            device += ",bootindex=0"
+        args += ["-netdev", netdev, "-device", device]
+    return args
+
+
 def _monitor(proc: subprocess.Popen, command: str) -> None:
     try:
         assert proc.stdin is not None

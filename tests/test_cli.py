@@ -25,12 +25,14 @@ from remaster_fixtures import run, tiny_hybrid  # noqa: F401
 KICKGEN = Path(sys.executable).parent / "kickgen"
 DOCS = PROJECT_ROOT / "docs"
 COMMANDS = ["profiles", "show", "render", "validate", "pin", "check-offline", "iso", "inspect",
-            "boot-test", "matrix", "standin"]
+            "netboot", "serve", "status", "boot-test", "matrix", "results", "report", "standin"]
 # The least each command needs to parse.
 MINIMAL_ARGS = {
     "profiles": [], "show": ["el6-base"], "render": ["el6-base"], "validate": ["el6-base"], "pin": ["el6-base"],
     "check-offline": ["el6-base", "--base", "b.iso"], "iso": ["el6-base", "--base", "b.iso", "-o", "o.iso"],
     "inspect": ["x.iso"], "boot-test": ["el6-base", "x.iso"], "matrix": ["m.yaml"], "standin": [],
+    "serve": ["netboot/"], "status": ["netboot/"], "results": ["import", "a/"], "report": [],
+    "netboot": ["hosts.yaml", "--base", "b.iso", "-o", "netboot"],
 }
 MAN_SECTIONS = ["NAME", "SYNOPSIS", "DESCRIPTION", "OPTIONS", "EXIT STATUS", "EXAMPLES", "FILES", "ENVIRONMENT"]
 
@@ -68,7 +70,9 @@ def test_the_example_check_fails_on_a_command_without_examples():
     assert "\nexamples:\n" not in parser.format_help()
 
 
-@pytest.mark.parametrize("name", [n for n in COMMANDS if n not in ("profiles", "standin", "inspect", "matrix")])
+@pytest.mark.parametrize("name", [n for n in COMMANDS if n not in ("profiles", "standin", "inspect", "matrix",
+                                                                "serve", "status", "netboot", "results",
+                                                                "report")])
 def test_profile_is_the_first_positional_everywhere(name):
     positionals = [a for a in subcommands()[name]._actions if not a.option_strings]
     assert positionals[0].metavar == "PROFILE"
@@ -161,6 +165,35 @@ def test_boot_test_usage_names_profile_then_iso(capsys):
     assert "PROFILE ISO" in subcommands()["boot-test"].format_usage()
     assert main(["boot-test", "standin-docker"]) == 2
     assert "needs PROFILE and ISO" in capsys.readouterr().err
+
+
+PXE_INVENTORY = str(PROJECT_ROOT / "tests" / "data" / "pxe" / "hosts.yaml")
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--pxe", PXE_INVENTORY], "--pxe needs at least one --host NAME"),
+    (["--pxe", PXE_INVENTORY, "--host", "pxe-docker1"], "--pxe needs --base ISO"),
+    (["standin-docker", "x.iso", "--pxe", PXE_INVENTORY, "--host", "pxe-docker1", "--base", "x.iso"],
+     "PROFILE/ISO cannot go with it"),
+    (["--pxe", PXE_INVENTORY, "--host", "pxe-docker1", "--base", "x.iso", "--medium", "usb", "--set", "a.b=1"],
+     "--set, --medium cannot go with it"),
+    (["standin-docker", "x.iso", "--host", "pxe-docker1"], "--host goes with --pxe INVENTORY"),
+    (["standin-docker", "x.iso", "--base", "x.iso"], "--base goes with --pxe INVENTORY"),
+    (["--pxe", PXE_INVENTORY, "--host", "nobody", "--base", "x.iso"],
+     f"--host nobody: not a host of {PXE_INVENTORY} (its hosts: pxe-docker1, pxe-docker2)"),
+    (["--pxe", PXE_INVENTORY, "--host", "pxe-docker1", "--host", "PXE-docker1", "--base", "x.iso"],
+     "--host PXE-docker1: given twice"),
+    (["--pxe", PXE_INVENTORY, "--host", "pxe-docker1", "--base", "{tmp}/none.iso"], "no such ISO file"),
+    (["--pxe", PXE_INVENTORY, "--host", "pxe-docker1", "--base", "x.iso", "--connect", "qemu+ssh://root@b/system"],
+     "--pxe needs libvirt on this machine, not qemu+ssh://root@b/system"),
+])
+def test_boot_test_pxe_usage_problems_are_one_line_before_any_work(argv, message, tmp_path, capsys):
+    code = main(["boot-test", *[a.format(tmp=tmp_path) for a in argv], "--quiet", "--artifacts", str(tmp_path / "a")])
+    err = capsys.readouterr().err.splitlines()
+    assert code == 2
+    assert message in err[0] and err[0].startswith("kickgen: error: ")
+    assert all(line.startswith("kickgen: hint: ") for line in err[1:])
+    assert not (tmp_path / "a").exists()          # refused before the netboot tree or a VM
 
 
 # --- kickgen profiles: where each came from ---------------------------------------------------

@@ -41,6 +41,12 @@ GOOD_REPORT = {"profile": "standin-docker", "ks_sha256": "ab" * 32, "kernel_rele
      "no-install-source"),
     ("The provided network interface eth0 does not exist", "network-device-missing"),
     ("kickgen-standin-efi: ERROR: the two BOOTX64.conf copies differ", "boot-menu-refused"),
+    ("kickgen-standin-efi: ERROR: cannot read the kernel", "boot-file-missing"),
+    ("kickgen-standin-efi: ERROR: cannot read the initrd", "boot-file-missing"),
+    # a network ks= that does not download (404, no lease): the loader's own words (kickstart.c ~323-362)
+    ("kickgen-standin: ERROR: Error downloading kickstart file: Unable to download the kickstart file.  "
+     "Please modify the kickstart parameter below or press Cancel to proceed as an interactive installation. "
+     "(ks=http://10.0.2.2:8123/hosts/a/ks.cfg: HTTP 404)", "kickstart-not-found"),
     ("No way to determine which NIC to use, and cannot prompt in cmdline", "network-device-ask"),
     ("You have multiple network devices on this system. Which would you like to install through?",
      "network-device-ask"),

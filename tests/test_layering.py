@@ -2,10 +2,10 @@
 
 Layers (kickgen.<name>): core <- profile <- kickstart; core <- media; offline may use core,
 profile, kickstart and media; vm may use core and profile; standin (a test tool) may use core,
-offline and media. Only pipeline, cli, progress and __main__ join every stage. Every import
-counts, the lazy ones inside functions too. And no two modules import each other, directly or
-round a longer loop (imports under `if TYPE_CHECKING:` never run, so they make no cycle; they
-still obey the layers).
+offline and media; netboot may use core, profile, kickstart and media. Only pipeline, cli,
+progress and __main__ join every stage. Every import counts, the lazy ones inside functions
+too. And no two modules import each other, directly or round a longer loop (imports under
+`if TYPE_CHECKING:` never run, so they make no cycle; they still obey the layers).
 """
 
 from __future__ import annotations
@@ -27,6 +27,10 @@ ALLOWED: dict[str, frozenset[str]] = {
     "offline": frozenset({"core", "profile", "kickstart", "media", "offline"}),
     "vm": frozenset({"core", "profile", "vm"}),
     "standin": frozenset({"core", "offline", "media", "standin"}),
+    "serve": frozenset({"core", "profile", "media", "vm", "serve"}),     # vm: the report's verdict
+    "netboot": frozenset({"core", "profile", "kickstart", "media", "netboot"}),
+    "results": frozenset({"core", "results"}),                # the results database: plain records
+    "report": frozenset({"core", "results", "report"}),       # the HTML page, read from results only
 }
 JOINERS = frozenset({"pipeline", "cli", "progress", "__main__"})
 ROOT = "kickgen"     # kickgen/__init__.py: the version and a docstring; anyone may read it

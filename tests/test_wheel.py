@@ -188,6 +188,7 @@ def test_the_wheel_carries_templates_profiles_domain_xml_and_the_standin_recipe(
     assert "kickgen/kickstart/templates/el6/ks.cfg.j2" in modes
     assert sorted(Path(n).stem for n in modes if n.startswith("kickgen/profile/shipped/")) == SHIPPED
     assert {Path(n).name for n in modes if n.startswith("kickgen/vm/xml/")} >= {"install.xml.j2", "boot.xml.j2"}
+    assert "kickgen/report/templates/report.html.j2" in modes          # kickgen report's page
     recipe = sorted(str(p.relative_to(PROJECT_ROOT)) for p in STANDIN_DATA.rglob("*")
                     if p.is_file() and "__pycache__" not in p.parts)
     missing = [name for name in recipe if name not in modes]

@@ -24,7 +24,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -457,6 +457,59 @@ class IsoImage:
     def lba_of_entry(entry_handle) -> int:
         return entry_handle.get_rba()
 
+    def walk(self, top: str = "/") -> list[TreeEntry]:
+        """Every folder, file and symbolic link below folder TOP, sorted by path, with the names a
+        mounted image shows: Rock Ridge, else Joliet (version `;1` dropped), else ISO 9660 as
+        Linux's isofs maps them (version and a trailing dot dropped, lower case). TOP is given
+        in the image's own namespace ("/" for the whole image)."""
+        kind = "rr_path" if self.has_rock_ridge else "joliet_path" if self.has_joliet else "iso_path"
+        found: list[TreeEntry] = []
+
+        def visit(lookup: str, shown: str) -> None:
+            with _pycdlib_errors(f"list {shown} on {self.path.name}"):
+                children = [r for r in self._iso.list_children(**{kind: lookup})
+                            if not (r.is_dot() or r.is_dotdot())]
+            for rec in children:
+                raw = rec.file_identifier()
+                if kind == "rr_path" and rec.rock_ridge is not None:
+                    name = seen = rec.rock_ridge.name().decode("utf-8", "surrogateescape")
+                elif kind == "joliet_path":
+                    name = raw.decode("utf-16-be", "replace")
+                    seen = _split_version(name)[0]
+                else:
+                    name = raw.decode("ascii", "replace")
+                    seen = _split_version(name)[0].removesuffix(".").lower() if kind == "iso_path" else name
+                child, child_shown = f"{lookup.rstrip('/')}/{name}", f"{shown.rstrip('/')}/{seen}"
+                if rec.is_dir():
+                    found.append(TreeEntry(child_shown, "dir", 0, child))
+                    visit(child, child_shown)
+                elif rec.rock_ridge is not None and rec.rock_ridge.is_symlink():
+                    target = rec.rock_ridge.symlink_path().decode("utf-8", "surrogateescape")
+                    found.append(TreeEntry(child_shown, "link", 0, child, target))
+                else:
+                    found.append(TreeEntry(child_shown, "file", _file_length(rec), child))
+
+        visit(top, top)
+        return sorted(found, key=lambda e: e.path)
+
+    def file_copies(self, entry: TreeEntry) -> tuple[Copy, ...]:
+        """File ENTRY's data (from `walk`) as kernel-side copies to offset 0 on of an output file
+        (kickgen.media.blockcopy.CopyJob runs them): one piece, or several for a file over 4 GiB
+        that ISO 9660 level 3 splits over several records."""
+        kind = "rr_path" if self.has_rock_ridge else "joliet_path" if self.has_joliet else "iso_path"
+        with _pycdlib_errors(f"find {entry.path} on {self.path.name}"):
+            rec: Any = self._iso.get_record(**{kind: entry.lookup})     # never UDF here
+        copies: list[Copy] = []
+        dest = 0
+        while rec is not None:
+            length = rec.get_data_length()
+            start = (rec.inode.extent_location() if rec.inode is not None else rec.extent_location()) * SECTOR
+            if length:
+                copies.append(Copy(dest, self._reader.fileno(), start, length))
+            dest += length
+            rec = rec.data_continuation
+        return tuple(copies)
+
     # --- edits -------------------------------------------------------------------------------
 
     def set_volume_id(self, volume_id: str) -> None:
@@ -650,6 +703,26 @@ class IsoImage:
             raise InternalError(f"pycdlib placed file data past the end of the volume "
                                 f"({out.copies[-1].end} > {self.volume_bytes} bytes)")
         return MasteredImage(self.volume_bytes, tuple(out.copies))
+
+
+@dataclass(frozen=True)
+class TreeEntry:
+    """A folder, file or symbolic link of an image, as `IsoImage.walk` finds it."""
+
+    path: str                   # absolute, the name a mounted image shows
+    kind: str                   # "dir" | "file" | "link"
+    size: int                   # data length of a file (0 otherwise)
+    lookup: str = field(default="", repr=False)    # the path in the image's own namespace
+    target: str | None = None   # a link's target, as recorded
+
+
+def _file_length(rec: Any) -> int:
+    """A file's length, every record of a multi-extent file counted."""
+    total = 0
+    while rec is not None:
+        total += rec.get_data_length()
+        rec = rec.data_continuation
+    return total
 
 
 @dataclass(frozen=True)

@@ -111,6 +111,10 @@ def _strip_append_keys(node: Node) -> Node:
     return Node(out, node.mark)
 
 
+# One part of a `--set` key path (`key+` appends to a list).
+KEY_PART = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\+?")
+
+
 def _apply_override(root: Node, text: str, problems: Problems, index: int = 0) -> None:
     """`key.path=value`: value is parsed as YAML (a scalar, or a flow list/map)."""
     if "=" not in text:
@@ -119,7 +123,7 @@ def _apply_override(root: Node, text: str, problems: Problems, index: int = 0) -
     path, raw = text.split("=", 1)
     path = path.strip()
     parts = path.split(".")
-    if not path or any(not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*\+?", p) for p in parts):
+    if not path or any(not KEY_PART.fullmatch(p) for p in parts):
         raise UsageError(f"--set {text!r}: {path!r} is not a key path like system.timezone")
     local = Problems()
     try:
@@ -134,13 +138,20 @@ def _apply_override(root: Node, text: str, problems: Problems, index: int = 0) -
     problems.extend(local)
     if value is None:       # a limit stopped it (the reason is in PROBLEMS)
         return
+    put_value(root, parts, Mark(None, index, override=path), value)
+
+
+def put_value(root: Node, parts: Sequence[str], mark: Mark, value: Node) -> None:
+    """Set key path PARTS of the merged tree ROOT to VALUE, as `--set` does: a missing or
+    non-map parent becomes a map (marked MARK), a parent in WHOLE_MAPS is replaced whole, and a
+    last part `key+` appends VALUE's list to the list there. MARK is where the key was written."""
     target = root
     for depth, part in enumerate(parts[:-1], 1):
         entry = target.value.get(part)
         if tuple(parts[:depth]) in WHOLE_MAPS:  # system.rootpw.env=X replaces the whole choice
             entry = None
         if entry is None or not isinstance(entry[1].value, dict):
-            entry = (Mark(None, index, override=path), Node({}, Mark(None, index, override=path)))
+            entry = (mark, Node({}, mark))
             target.value[part] = entry
         target = entry[1]
     last = parts[-1]
@@ -150,14 +161,17 @@ def _apply_override(root: Node, text: str, problems: Problems, index: int = 0) -
         if old is not None and isinstance(old[1].value, list) and isinstance(value.value, list):
             value = Node(old[1].value + value.value, value.mark)
         last = base
-    target.value[last] = (Mark(None, index, override=path), value)
+    target.value[last] = (mark, value)
 
 
 # --- public entry point ---------------------------------------------------------------------------
 
-def load_profile(ref: str | os.PathLike, overrides: Sequence[str] = ()) -> Profile:
+def load_profile(ref: str | os.PathLike, overrides: Sequence[str] = (), *,
+                 located: Sequence[tuple[Sequence[str], Mark, Node]] = ()) -> Profile:
     """Load a profile by name (on the search path, see `search`) or path, merge its parents,
-    apply `--set` overrides."""
+    apply `--set` overrides, then LOCATED ones: (key path parts, where the key was written,
+    its value) read from another located file (kickgen netboot's inventory), `--set`'s
+    semantics, problems reported at their file:line:col."""
     path = resolve_profile_ref(ref)
     if path is None:
         text = os.fspath(ref)
@@ -174,6 +188,8 @@ def load_profile(ref: str | os.PathLike, overrides: Sequence[str] = ()) -> Profi
     assert root is not None
     for index, text in enumerate(overrides):
         _apply_override(root, text, problems, index)
+    for parts, mark, value in located:
+        put_value(root, parts, mark, value)
     converter = Converter(problems)
     values = converter.dataclass(root, Profile, "")
     profile = Profile(name=path.stem, source=path, files=tuple(files), **values)

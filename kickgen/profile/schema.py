@@ -125,10 +125,16 @@ class System:
 @dataclass(frozen=True)
 class Install:
     source: Literal["cdrom", "url"] = key(
-        "cdrom", "install source: the media (`cdrom`) or `mirrors.centos_os` (`url --url=`)",
+        "cdrom", "install source: the media (`cdrom`) or a tree over the network (`url --url=`: "
+        "`install.url`, else `mirrors.centos_os`)",
         example="url")
     updates_repo: bool = key(False, "also give the installer `mirrors.centos_updates` as a `repo` "
                              "(needs the network)")
+    url: str | None = key(None, "the install tree of `install.source: url` (`url --url=`); null = "
+                          "`mirrors.centos_os`. `kickgen netboot` sets it per host to "
+                          "SERVER/hosts/<name>/tree/ (the tree it serves; mirrors.centos_os stays the "
+                          "installed system's yum repo)", kind="url",
+                          example="http://10.0.2.2:8123/hosts/web1/tree/")
 
 
 @dataclass(frozen=True)
@@ -388,6 +394,11 @@ class Report:
     poweroff: bool = key(False, "power off after the report on the first boot (for tests)")
     docker_wait: int = key(60, "seconds to wait for `docker info` to answer when the service runs",
                            example="120")
+    url: str | None = key(None, "also POST the report line to this URL at every boot (text/plain, "
+                          "curl, else wget; 30 s per try, 3 retries; a failed upload never stops the "
+                          "boot); null = the serial console and /root/kickgen-report.txt only. "
+                          "`kickgen netboot` sets it per host to SERVER/hosts/<name>/report", kind="url",
+                          example="http://10.0.2.2:8123/hosts/web1/report")
 
 
 @dataclass(frozen=True)

@@ -504,11 +504,23 @@ def _build_efiboot(inputs: StandinInputs, work: Path, tree: Path) -> None:
 
 def _build_grub_efi(inputs: StandinInputs, work: Path) -> Path:
     """BOOTX64.efi: GRUB 2 with our grub.cfg in a memdisk (grub-mkstandalone's layout, but with a
-    tar we write ourselves, because grub-mkstandalone's tar carries the build time)."""
+    tar we write ourselves, because grub-mkstandalone's tar carries the build time). grub.cfg
+    (grub-embedded.cfg) sources the media part (grub-cdboot.cfg) or the PXE part
+    (grub-netboot.cfg); the memdisk also holds the modules of grub-memdisk-modules.txt, loaded
+    only when needed (see there), with their dependencies not built in already."""
     memdisk = work / "memdisk.tar"
-    config = (RECIPE_DIR / "grub-embedded.cfg").read_bytes()
+    module_names = _word_list(RECIPE_DIR / "grub-modules.txt")
+    lazy = _module_closure(_word_list(RECIPE_DIR / "grub-memdisk-modules.txt"))
+    lazy -= _module_closure(module_names)
+    files: list[tuple[str, bytes | None]] = [
+        ("boot", None), ("boot/grub", None),
+        ("boot/grub/grub.cfg", (RECIPE_DIR / "grub-embedded.cfg").read_bytes()),
+        ("boot/grub/cdboot.cfg", (RECIPE_DIR / "grub-cdboot.cfg").read_bytes()),
+        ("boot/grub/netboot.cfg", (RECIPE_DIR / "grub-netboot.cfg").read_bytes()),
+        ("boot/grub/x86_64-efi", None)]
+    files += [(f"boot/grub/x86_64-efi/{m}.mod", (GRUB_EFI_DIR / f"{m}.mod").read_bytes()) for m in sorted(lazy)]
     with tarfile.open(memdisk, "w", format=tarfile.USTAR_FORMAT) as tar:
-        for name, data in (("boot", None), ("boot/grub", None), ("boot/grub/grub.cfg", config)):
+        for name, data in files:
             info = tarfile.TarInfo(name)
             info.mtime, info.uid, info.gid, info.uname, info.gname = inputs.epoch, 0, 0, "root", "root"
             if data is None:
@@ -517,13 +529,36 @@ def _build_grub_efi(inputs: StandinInputs, work: Path) -> Path:
             else:
                 info.size, info.mode = len(data), 0o644
                 tar.addfile(info, io.BytesIO(data))
-    modules = (RECIPE_DIR / "grub-modules.txt").read_text()
-    module_names = [w for line in modules.splitlines() for w in line.partition("#")[0].split()]
     efi = work / "BOOTX64.efi"
     _run(["grub-mkimage", "-O", "x86_64-efi", "-d", str(GRUB_EFI_DIR), "-o", str(efi),
           "-p", "/boot/grub", "-c", str(RECIPE_DIR / "grub-early.cfg"), "-m", str(memdisk),
           *module_names], "grub-mkimage")
     return efi
+
+
+def _word_list(path: Path) -> list[str]:
+    """The words of a recipe list (one or more a line, # comments)."""
+    return [w for line in path.read_text().splitlines() for w in line.partition("#")[0].split()]
+
+
+def _module_closure(names: list[str]) -> set[str]:
+    """GRUB modules NAMES with every module they depend on (moddep.lst of the host's GRUB)."""
+    deps: dict[str, list[str]] = {}
+    for line in (GRUB_EFI_DIR / "moddep.lst").read_text().splitlines():
+        name, _, rest = line.partition(":")
+        deps[name.strip()] = rest.split()
+    seen: set[str] = set()
+    todo = list(names)
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        if name not in deps and not (GRUB_EFI_DIR / f"{name}.mod").is_file():
+            raise EnvironmentProblem(f"GRUB module {name!r} not found in {GRUB_EFI_DIR}",
+                                     hint="install grub-efi-amd64-bin (debian-packages.txt)")
+        seen.add(name)
+        todo.extend(deps.get(name, ()))
+    return seen
 
 
 # --- mastering --------------------------------------------------------------------------------

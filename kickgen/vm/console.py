@@ -36,7 +36,7 @@ ANY_PHASE = ("install", "boot")
 KNOWN_FAILURES: tuple[KnownFailure, ...] = (
     # stand-in installer: specific errors first, then any other ERROR line
     _failure("kickstart-not-found", "the installer did not find the kickstart",
-             r"kickgen-standin: ERROR: kickstart file not found"),
+             r"kickgen-standin: ERROR: (?:kickstart file not found|Error downloading kickstart file)"),
     _failure("post-failed", "a %post --erroronfail script failed",
              r"kickgen-standin: ERROR: %post script failed"),
     # the EL6 loader's install-source and anaconda's network waits (the stand-in prints the
@@ -52,6 +52,9 @@ KNOWN_FAILURES: tuple[KnownFailure, ...] = (
              r"No way to determine which NIC to use|You have multiple network devices on this system"),
     _failure("installer-error", "the stand-in installer reported an error",
              r"kickgen-standin: ERROR: "),
+    # the stand-in's UEFI loader: a kernel or initrd its (netboot) menu names is missing
+    _failure("boot-file-missing", "the UEFI boot loader could not read the kernel or initrd its menu names",
+             r"kickgen-standin-efi: ERROR: cannot read the (?:kernel|initrd)", ANY_PHASE),
     # the stand-in's UEFI loader: media whose two BOOTX64.conf copies differ do not boot
     _failure("boot-menu-refused", "the stand-in UEFI loader refused the media's boot menus",
              r"kickgen-standin-efi: ERROR: ", ANY_PHASE),

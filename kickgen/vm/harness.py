@@ -1,6 +1,8 @@
 """The boot test: install the (remastered) ISO into a fresh disk, boot the disk, judge the report.
 
     boot_test(iso, profile, firmware="bios", medium="cd") -> BootTestResult
+    pxe_boot_test(tftp_dir, mac, profile, host_name=..., server_port=...) -> BootTestResult
+        the same with no install medium: the machine PXE-boots (kickgen/vm/pxe.py)
 
 Reads like its steps: connect and pick KVM or TCG; create the disk volume; install phase
 (ISO attached, a reboot or power-off ends it); boot phase (disk alone, until the first-boot
@@ -16,7 +18,7 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -28,6 +30,16 @@ from kickgen.core.resources import artifacts_dir
 from kickgen.vm import host as vmhost
 from kickgen.vm.console import BootReport, SerialTail, find_report, match_failure, parse_report, tail_lines
 from kickgen.vm.domain import FIRMWARES, MEDIA, DomainSpec, render_domain_xml
+from kickgen.vm.pxe import (
+    BOOTFILES,
+    DEFAULT_ADDRESS,
+    PxeDomainSpec,
+    PxeNic,
+    confinement,
+    owner_from_label,
+    render_pxe_xml,
+    stage,
+)
 from kickgen.vm.verdict import Assertion, JUnitCase, check_expectations, junit_xml
 
 log = logging.getLogger(__name__)
@@ -105,13 +117,15 @@ class BootTestResult:
     kept: bool
     seconds: float
     cleanup_problems: tuple[str, ...] = field(default=())
+    host: str | None = None        # network boot tests: the inventory host installed
 
     @property
     def exit_code(self) -> int:
         return 0 if self.passed else 1
 
     def junit_cases(self) -> list[JUnitCase]:
-        classname = f"kickgen.{self.profile}.{self.firmware}-{self.medium}"
+        who = f"{self.host}.{self.profile}" if self.host else self.profile
+        classname = f"kickgen.{who}.{self.firmware}-{self.medium}"
         cases = []
         for phase in self.phases:
             if phase.outcome == "not-run":
@@ -243,6 +257,106 @@ def boot_test(iso: Path, profile, *, connect: str = vmhost.DEFAULT_URI, firmware
     return result
 
 
+def pxe_boot_test(tftp_dir: Path, mac: str, profile, *, host_name: str, server_port: int,
+                  address: str | None = None, connect: str = vmhost.DEFAULT_URI, firmware: str = "bios",
+                  timeout_install: int | None = None, timeout_boot: int | None = None,
+                  stall_seconds: int | None = None, artifacts: Path | None = None, keep: bool = False,
+                  accel: str = "auto", ks_sha256: str | None = None,
+                  extra_checks: Callable[[], Sequence[Assertion]] | None = None,
+                  progress: ProgressFn | None = None) -> BootTestResult:
+    """Install PROFILE by PXE on a machine with no install medium and a blank disk, boot the disk,
+    check `profile.expect` (the same phases, watchdogs, assertions and artefacts as boot_test).
+
+    TFTP_DIR: a netboot tree's tftp/ folder, served by QEMU user-mode networking's TFTP with the
+    firmware's boot file; MAC: the machine's NIC (the tree's per-host config installs it);
+    ADDRESS: what its DHCP hands out (a host's fixed address, else 10.0.2.15); SERVER_PORT: the
+    install server on this machine's 127.0.0.1, which the guest reaches as 10.0.2.2
+    (kickgen/vm/pxe.py). Also asserted: the guest sent nothing anywhere but the install
+    server (`network`, from a capture of each phase). EXTRA_CHECKS, called after the boot phase,
+    adds assertions of the caller (the server's view of the host)."""
+    if firmware not in FIRMWARES:
+        raise UsageError(f"--firmware {firmware}: expected one of {', '.join(FIRMWARES)}")
+    if not vmhost.is_local(connect):
+        raise UsageError(f"--pxe needs libvirt on this machine, not {connect}: qemu reads the TFTP folder "
+                         "and reaches the install server on this machine's loopback",
+                         hint="leave out --connect (qemu:///system)")
+    if not profile.report.enabled:
+        raise UsageError(f"profile {profile.name}: report.enabled is false; boot-test needs the "
+                         "first-boot report line", hint="drop report.enabled=false from the host's set:")
+    mac = mac.lower()
+    vm = profile.vm
+    timeouts = {"install": timeout_install or vm.timeout_install, "boot": timeout_boot or vm.timeout_boot}
+    stall = stall_seconds or vm.stall_seconds
+    name = run_name(host_name, firmware, "pxe")
+    artifacts = artifacts_dir(artifacts, "boot-tests", name)
+    artifacts.mkdir(parents=True, exist_ok=True)
+
+    started = time.monotonic()
+    conn = vmhost.connect(connect)
+    volumes: list[str] = []
+    phases: list[PhaseResult] = []
+    problems: list[str] = []
+    staging = None
+    captures: dict[str, Path] = {}
+    try:
+        chosen = vmhost.choose_accel(conn, connect, accel)
+        pool = vmhost.ensure_pool(conn)
+        volume = f"{name}-disk.qcow2"
+        vmhost.create_volume(pool, volume, vm.disk_gb)
+        volumes.append(volume)
+        staging = stage(Path(tftp_dir), name, owner_from_label(vmhost.qemu_dac_label(conn, chosen.domain_type)))
+        nic = PxeNic(mac=mac, tftp_root=str(staging.tftp_root), bootfile=BOOTFILES[firmware],
+                     address=address or DEFAULT_ADDRESS, hostname=host_name,
+                     capture=str(staging.captures["install"]))
+        spec = PxeDomainSpec(name=name, uuid=str(uuid.uuid4()), profile=profile.name, phase="install",
+                             domain_type=chosen.domain_type, firmware=firmware, medium="pxe", iso="",
+                             pool=vmhost.POOL_NAME, volume=volume, serial_log=str(artifacts / "install-serial.log"),
+                             memory_mb=vm.memory_mb, vcpus=vm.vcpus, nic=nic)
+        watch = _PhaseWatch(conn, connect, name, chosen.label, artifacts, stall, progress)
+
+        install = watch.run(spec, timeouts["install"], want_report=False)
+        phases.append(install)
+        if install.ok:
+            boot_spec = replace(spec, phase="boot", serial_log=str(artifacts / "boot-serial.log"),
+                                nic=replace(nic, boot_first=False, capture=str(staging.captures["boot"])))
+            phases.append(watch.run(boot_spec, timeouts["boot"], want_report=True))
+        else:
+            phases.append(PhaseResult("boot", "not-run", "the install phase failed", 0.0,
+                                      artifacts / "boot-serial.log"))
+        report = watch.report
+    finally:
+        try:
+            if keep:
+                log.warning("kept domain %s and volumes %s (--keep)", name, ", ".join(volumes))
+            else:
+                problems = vmhost.cleanup(conn, name, volumes)
+            conn.close()
+        finally:
+            if staging is not None:
+                captures = staging.collect(artifacts)     # qemu is gone: the captures are whole
+                if keep:
+                    log.warning("kept the TFTP folder and captures of %s in %s (--keep)", name, staging.path)
+                else:
+                    staging.remove()
+
+    assertions = (check_expectations(profile.expect, report, profile_name=profile.name, ks_sha256=ks_sha256,
+                                     allow_unsigned=tuple(profile.repos.allow_unsigned))
+                  if report is not None else ())
+    assertions += (confinement(captures, mac, server_port),)
+    if extra_checks is not None:
+        assertions += tuple(extra_checks())
+    passed = all(p.ok for p in phases) and all(a.passed for a in assertions)
+    result = BootTestResult(
+        name=name, profile=profile.name, firmware=firmware, medium="pxe", connect=connect,
+        accel=chosen.label, accel_reason=chosen.reason, phases=tuple(phases), report=report,
+        assertions=assertions, passed=passed, verdict="", artifacts=artifacts,
+        volumes=tuple(volumes), kept=keep, seconds=time.monotonic() - started,
+        cleanup_problems=tuple(problems), host=host_name)
+    result = _with_verdict(result)
+    _write_artifacts(result)
+    return result
+
+
 def _world_readable(path: Path) -> bool:
     """Can any user read PATH (o+r on it, o+x on every folder above)?"""
     if not path.stat().st_mode & 0o004:
@@ -285,7 +399,8 @@ def _sha256(path: Path, limit: int | None = None) -> str:
 
 def _with_verdict(result: BootTestResult) -> BootTestResult:
     timing = ", ".join(f"{p.phase} {p.seconds:.0f}s" for p in result.phases if p.outcome != "not-run")
-    where = f"{result.profile} {result.firmware}/{result.medium} {result.accel}"
+    who = f"{result.host} ({result.profile})" if result.host else result.profile
+    where = f"{who} {result.firmware}/{result.medium} {result.accel}"
     if result.passed:
         line = f"PASS {where}: {len(result.assertions)} assertions held ({timing})"
     else:
@@ -303,6 +418,7 @@ def _write_artifacts(result: BootTestResult) -> None:
     write_json(out / "report.json", {
         "verdict": result.verdict, "passed": result.passed, "name": result.name,
         "profile": result.profile, "firmware": result.firmware, "medium": result.medium,
+        **({"host": result.host} if result.host else {}),
         "accel": result.accel, "accel_reason": result.accel_reason, "seconds": round(result.seconds, 1),
         "phases": [{**asdict(p), "seconds": round(p.seconds, 1)} for p in result.phases],
         "report": result.report.raw if result.report else None,
@@ -331,7 +447,7 @@ class _PhaseWatch:
     def run(self, spec: DomainSpec, timeout: int, *, want_report: bool) -> PhaseResult:
         serial = Path(spec.serial_log)
         serial.unlink(missing_ok=True)
-        xml = render_domain_xml(spec)
+        xml = render_pxe_xml(spec) if isinstance(spec, PxeDomainSpec) else render_domain_xml(spec)
         write_text(self.artifacts / f"{spec.phase}-domain.xml", xml)
         dom = vmhost.define(self.conn, xml, spec.phase)
         started = self.clock.now()

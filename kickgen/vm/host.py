@@ -226,6 +226,21 @@ def tray_open(dom: libvirt.virDomain, target: str) -> bool:
     return found is not None and found.get("tray") == "open"
 
 
+def qemu_dac_label(conn: libvirt.virConnect, domain_type: str) -> str | None:
+    """The user:group qemu runs as for DOMAIN_TYPE guests ("+64055:+64055"), from the host's DAC
+    security model in libvirt's capabilities; None when it names none (qemu:///session)."""
+    try:
+        root = ET.fromstring(conn.getCapabilities())
+    except libvirt.libvirtError as exc:
+        raise EnvironmentProblem(f"cannot read libvirt's capabilities: {exc.get_error_message()}") from None
+    for model in root.findall("host/secmodel"):
+        if model.findtext("model") == "dac":
+            for label in model.findall("baselabel"):
+                if label.get("type") == domain_type:
+                    return label.text
+    return None
+
+
 def stop(dom: libvirt.virDomain) -> None:
     try:
         if dom.isActive():

@@ -13,14 +13,14 @@ mount_pseudo_filesystems() {
 }
 
 # The value of kernel argument NAME (last one wins); status 1 when absent.
-# "ks" alone (no "=") prints nothing and succeeds.
+# "ks" alone (no "=") prints nothing and succeeds. CMDLINE_FILE lets the tests feed a command line.
 cmdline_arg() {
 	awk -v want="$1" '{
 		for (i = 1; i <= NF; i++) {
 			if ($i == want) { v = ""; found = 1 }
 			else if (index($i, want "=") == 1) { v = substr($i, length(want) + 2); found = 1 }
 		}
-	} END { if (found) print v; exit !found }' /proc/cmdline
+	} END { if (found) print v; exit !found }' "${CMDLINE_FILE:-/proc/cmdline}"
 }
 
 # The stock isolinux.cfg has no console=, so /dev/console is the VGA console; progress also goes

@@ -12,6 +12,7 @@ STANDIN_LIB=usr/lib/kickgen-standin
 SFDISK=/usr/sbin/sfdisk
 MKE2FS=/usr/sbin/mke2fs
 EXTLINUX=/usr/bin/extlinux
+. "$LIB/net.sh"                  # the loader's network (ksdevice=, DHCP, ip=, http://)
 
 run_installer() {
 	ks_arg=$(cmdline_arg ks) && ks_shown=$ks_arg || ks_shown=none
@@ -22,12 +23,15 @@ run_installer() {
 	[ -d /sys/firmware/efi ] && FIRMWARE=uefi
 	simulate_biosdevname
 	settle_devices
+	write_disabled_ifcfg          # every interface, ONBOOT=no, before anything (loader.c:2274)
 	# The loader's order: the kickstart first, then the install method it (or repo=) names.
 	[ "$ks_shown" = none ] && fail "no kickstart: ks= is not on the kernel command line (the stand-in installer has no interactive mode)"
 	fetch_kickstart "$ks_arg"
 	say "kickstart read from $KS_PATH via ks=$ks_arg"
 	mkdir -p "$KS"
 	parse_kickstart 1
+	choose_install_source
+	kickstart_loader_network
 	mount_install_source
 	run_scripts pre
 	parse_kickstart 2
@@ -73,12 +77,6 @@ settle_devices() {
 		[ -n "$now" ] && [ "$now" = "$last" ] && [ "$n" -ge 2 ] && return 0
 		last=$now; sleep 1; n=$((n + 1))
 	done
-}
-
-network_devices() {
-	for d in /sys/class/net/*; do
-		case "${d##*/}" in lo|'*') ;; *) echo "${d##*/}" ;; esac
-	done | sort
 }
 
 # biosdevname=1: EL6 on Dell hardware names onboard NICs em1, em2... before anaconda looks at
@@ -134,13 +132,39 @@ fetch_kickstart() {
 		cp "$KS_PATH" /tmp/ks.cfg 2>/dev/null && return 0
 		fail "kickstart file not found: ks=$ks"
 		;;
-	http:*|https:*|ftp:*|nfs:*|'')
-		fail "the stand-in installer does not fetch over the network (it has none): ks=${ks:-<empty, meaning NFS from DHCP>}; carry the kickstart on the media (ks=cdrom:/ks.cfg or ks=hd:LABEL=...:/ks.cfg)"
+	http:*)
+		# kickstart.c:395-397 -> urlinstall.c:316-351 getFileFromUrl: the network first
+		# (kickstartNetworkUp: ksdevice=, ip=/DHCP), then libcurl into /tmp/ks.cfg.
+		KS_PATH=$ks
+		loader_network_up || kickstart_download_failed "$ks" "$NET_FAILED"
+		http_get "$ks" /tmp/ks.cfg || kickstart_download_failed "$ks" "$HTTP_ERROR"
+		;;
+	https:*|ftp:*)
+		fail "kickstart location not supported by the stand-in installer: ks=$ks (13.21 fetches https:// and ftp:// with libcurl; the stand-in fetches http:// only)"
+		;;
+	nfs:*)
+		fail "kickstart location not supported by the stand-in installer: ks=$ks (NFS; the stand-in fetches http:// only)"
+		;;
+	'')
+		# Bare "ks" (kickstart.c:392-394 -> nfsinstall.c:428-545): the network by DHCP, then NFS
+		# from the DHCP boot options: server_name, filename (default /kickstart/), and a file
+		# name ending in / gets <client IP>-kickstart appended.
+		loader_network_up || kickstart_download_failed "ks" "$NET_FAILED"
+		server=$(lease_value "$NET_DEV" sname); [ -n "$server" ] || server=$(lease_value "$NET_DEV" siaddr)
+		file=$(lease_value "$NET_DEV" boot_file); [ -n "$file" ] || file=/kickstart/
+		case "$file" in */) file="$file$(lease_value "$NET_DEV" ip)-kickstart" ;; esac
+		fail "kickstart location not supported by the stand-in installer: ks (no value) reads the kickstart over NFS from the DHCP boot options, here nfs:${server:-<no server>}:$file; the stand-in fetches http:// only"
 		;;
 	*)
 		fail "kickstart location not supported by the stand-in installer: ks=$ks (use cdrom:/path, hd:<device>:/path or file:/path)"
 		;;
 	esac
+}
+
+# kickstart.c:339-362 newKickstartLocation: the loader shows "Error downloading kickstart file"
+# with the location to edit, and waits.
+kickstart_download_failed() {
+	fail "Error downloading kickstart file: Unable to download the kickstart file.  Please modify the kickstart parameter below or press Cancel to proceed as an interactive installation. (ks=$1: $2)"
 }
 
 # Mount DEV read-only on /mnt/ksdev and copy PATH from it to /tmp/ks.cfg.
@@ -162,32 +186,104 @@ mount_ro() {
 
 # --- install source -------------------------------------------------------------------------
 
-# The install method, as the 13.21 loader picks it: repo= (or method=) on the kernel line
-# overrides the kickstart's cdrom/harddrive/url/nfs line (loader/loader.c ~1355-1380). Sets
-# SOURCE_METHOD (cdrom|hd) and PROTECTED_DISK (hd: only).
-mount_install_source() {
-	mkdir -p "$SOURCE"
-	SOURCE_METHOD=; PROTECTED_DISK=
-	if spec=$(cmdline_arg repo) || spec=$(cmdline_arg method); then
-		from="kernel line"
-	elif ks_has cdrom; then
-		spec=cdrom; from=kickstart
+# The install method, as the 13.21 loader ends up with it (INSTALL_SPEC, INSTALL_FROM). The
+# kernel line is read first (repo=/method= -> instRepo, loader.c:1088-1093), the kickstart after
+# it (runKickstart, loader.c:2304-2313): its url/nfs/harddrive lines set instRepo again
+# (urlinstall.c:397-400, nfsinstall.c:403-409, hdinstall.c:397-402), so they win over repo=;
+# its cdrom line only sets the method (cdinstall.c:466-470), and repo= then wins, because
+# doLoaderMain takes stage 2 from instRepo (loader.c:1355-1380).
+choose_install_source() {
+	INSTALL_SPEC=; INSTALL_FROM=
+	if l=$(ks_line url); then
+		INSTALL_SPEC=$(opt_of "$l" url) || INSTALL_SPEC=
+		[ -n "$INSTALL_SPEC" ] || fail "Kickstart Error: Must supply a --url argument to Url kickstart method."
+		case "$INSTALL_SPEC" in
+		http*|ftp://*) ;;
+		*) fail "Kickstart Error: Unknown Url method $INSTALL_SPEC" ;;
+		esac
+		case "$INSTALL_SPEC" in
+		*.img) fail "kickstart url --url=$INSTALL_SPEC names a stage 2 image: 13.21 then has no package repository (no --repo for stage 2); the stand-in needs the tree (url --url=<tree>)" ;;
+		esac
+		INSTALL_FROM=kickstart
+	elif l=$(ks_line nfs); then
+		INSTALL_SPEC="nfs:$(opt_of "$l" server):$(opt_of "$l" dir)"; INSTALL_FROM=kickstart
 	elif l=$(ks_line harddrive); then
 		part=$(opt_of "$l" partition) || part=
 		dir=$(opt_of "$l" dir) || dir=/
 		[ -n "$part" ] || fail "kickstart harddrive line without --partition= (the stand-in does not do --biospart)"
-		spec="hd:$part:$dir"; from=kickstart
-	elif l=$(ks_line url); then
-		spec=$(opt_of "$l" url); from=kickstart
-	elif l=$(ks_line nfs); then
-		spec="nfs:$(opt_of "$l" server):$(opt_of "$l" dir)"; from=kickstart
+		INSTALL_SPEC="hd:$part:$dir"; INSTALL_FROM=kickstart
+	elif INSTALL_SPEC=$(cmdline_arg repo) || INSTALL_SPEC=$(cmdline_arg method); then
+		INSTALL_FROM="kernel line"
+	elif ks_has cdrom; then
+		INSTALL_SPEC=cdrom; INSTALL_FROM=kickstart
 	else
 		fail "no installation method: the kickstart has no cdrom, harddrive, url or nfs line and the kernel line no repo= (the EL6 loader asks: Installation Method)"
 	fi
-	case "$spec" in
+	if [ "$INSTALL_FROM" = kickstart ] && [ "$INSTALL_SPEC" != cdrom ] && r=$(cmdline_arg repo 2>/dev/null); then
+		say "note: the kickstart's install source $INSTALL_SPEC replaces repo=$r (13.21 reads the kickstart after the kernel line)"
+	fi
+}
+
+# 13.21 marks the kickstart's first network line (kickstart.c:603-617) and brings it up at once
+# when the install source is on the network (url/nfs method, or an http/ftp/nfs instRepo;
+# net.c:1926-1935), else only with --activate (:1937-1942); later lines only with --activate.
+# Each line's settings replace the loader's (net.c:1756-1789): --bootproto dhcp|bootp, static
+# with --ip/--netmask/--gateway/--nameserver, --hostname; --device= a name or MAC address (else
+# the interface already chosen, or ksdevice=). An interface already up is taken down and set up
+# again (activateDevice, net.c:2322-2328). A failure is only logged there: the fetch that needs
+# the network then fails.
+# shellcheck disable=SC2034  # WANT_DEVICE, KS_NET_*: read by loader_network_up (net.sh)
+kickstart_loader_network() {
+	awk -F'\t' '$1 == "network"' "$KS/commands" >"$KS/loader-network"
+	[ -s "$KS/loader-network" ] || return 0
+	network_source=no
+	case "$INSTALL_SPEC" in http*|ftp://*|nfs:*|nfsiso:*) network_source=yes ;; esac
+	first=yes
+	while IFS= read -r l; do
+		act=no
+		[ "$first" = yes ] && [ "$network_source" = yes ] && act=yes
+		opt_of "$l" activate >/dev/null && act=yes
+		first=no
+		[ "$act" = yes ] || continue
+		WANT_DEVICE=${NET_DEV:-$(cmdline_arg ksdevice 2>/dev/null)}
+		if ! opt_of "$l" notksdevice >/dev/null && d=$(opt_of "$l" device) && [ -n "$d" ]; then
+			WANT_DEVICE=$d
+		fi
+		bp=$(opt_of "$l" bootproto) || bp=
+		KS_NET_IP=$(opt_of "$l" ip) || KS_NET_IP=
+		case "$bp" in
+		dhcp*|bootp*) KS_NET_METHOD=dhcp ;;
+		ibft*) say "note: network --bootproto=ibft: the stand-in has no iBFT; line skipped in the loader"; continue ;;
+		*) if [ -n "$KS_NET_IP" ]; then KS_NET_METHOD=static; else KS_NET_METHOD=dhcp; fi ;;
+		esac
+		KS_NET_MASK=$(opt_of "$l" netmask) || KS_NET_MASK=
+		KS_NET_GW=$(opt_of "$l" gateway) || KS_NET_GW=
+		KS_NET_DNS=$(opt_of "$l" nameserver) || KS_NET_DNS=
+		KS_NET_HOST=$(opt_of "$l" hostname) || KS_NET_HOST=
+		# Set up again even if up already (the address is replaced there); another interface
+		# already up stays up, as NetworkManager keeps it.
+		prev=$NET_DEV; NET_DEV=
+		if loader_network_up; then
+			say "network: $NET_DEV set up from the kickstart: $(printf '%s' "$l" | tr '\t' ' ')"
+		else
+			NET_DEV=$prev
+			say "note: the kickstart's network line did not bring an interface up ($NET_FAILED): 13.21 only logs it"
+		fi
+		KS_NET_METHOD=
+	done <"$KS/loader-network"
+	unset WANT_DEVICE
+	return 0
+}
+
+# Mount or fetch INSTALL_SPEC. Sets SOURCE_METHOD (cdrom|hd|url) and PROTECTED_DISK (hd: only).
+mount_install_source() {
+	mkdir -p "$SOURCE"
+	SOURCE_METHOD=; PROTECTED_DISK=
+	case "$INSTALL_SPEC" in
 	cdrom|cdrom:*) mount_cdrom_source ;;
-	hd:*) mount_hd_source "$spec" ;;
-	*) fail "install source $spec (from the $from) is on the network: the stand-in installer has none" ;;
+	hd:*) mount_hd_source "$INSTALL_SPEC" ;;
+	http://*) fetch_url_source "$INSTALL_SPEC" ;;
+	*) fail "install source $INSTALL_SPEC (from the $INSTALL_FROM): not supported by the stand-in installer (it installs from cdrom, hd: and http:// trees; 13.21 also does nfs:, ftp:// and https://)" ;;
 	esac
 }
 
@@ -236,6 +332,64 @@ mount_hd_source() {
 	fi
 	SOURCE_METHOD=hd; PROTECTED_DISK=$(disk_of "$dev")
 	say "install source: $dev (hd:$spec:$dir, label $(volume_label "$dev"); $PROTECTED_DISK is protected)"
+}
+
+URL_SOURCE=/tmp/url-source       # what the stand-in fetched from an http:// tree
+YUM_UA="urlgrabber/3.9.1 yum/3.2.29"
+
+# An http:// tree (instRepo), fetched in 13.21's order. The loader (stage 1) takes stage 2 from
+# stage2=, else <repo>/images/install.img (loader.c:1355-1366; with a repo ending in "/" the
+# request has "//", as there), and loadUrlImages fetches updates.img and product.img from the
+# same directory first, a missing one silently, then install.img; that failing is "Unable to
+# retrieve URL." and the URL Setup dialog (urlinstall.c:162-227, :292-306). Stage 2 then reads
+# <repo>/.treeinfo (else treeinfo) for $releasever and again for add-ons (yuminstall.py:749-807,
+# :709-747, :922), and yum the repository metadata: repodata/repomd.xml, the primary and group
+# files it names (yuminstall.py:1399-1470: none -> "Unable to read package metadata..."). The
+# stand-in's kernel package is the tree's images/pxeboot/vmlinuz and initrd.img (the media's
+# isolinux/ files, el6-facts 1); the RPMs themselves (Packages/) are not fetched: the
+# catalogue installs them, as from the media.
+fetch_url_source() {
+	repo=$1
+	loader_network_up || fail "There was an error configuring your network interface. ($NET_FAILED; the install source $repo needs the network; the EL6 loader goes back to Installation Method and waits)"
+	stage2=$(cmdline_arg stage2 2>/dev/null) || stage2="$repo/images/install.img"
+	case "$stage2" in http://*) ;; *) fail "stage2=$stage2: the stand-in fetches stage 2 over http:// only" ;; esac
+	dir=${stage2%/*}
+	say "install source: $repo (url, from the $INSTALL_FROM); stage 2: $stage2"
+	rm -rf "$URL_SOURCE"; mkdir -p "$URL_SOURCE"
+	for img in updates.img product.img; do
+		if http_get "$dir/$img" "$URL_SOURCE/$img"; then
+			say "note: $dir/$img fetched (13.21 copies it over stage 2; the stand-in has no stage 2 to change)"
+		fi
+	done
+	http_get "$stage2" "$URL_SOURCE/install.img" ||
+		fail "Unable to retrieve $stage2. ($HTTP_ERROR; the EL6 loader then asks for the URL in URL Setup and waits)"
+	[ -s "$URL_SOURCE/install.img" ] || fail "Unable to retrieve $stage2. (empty file)"
+	# Stage 2 (python, urlgrabber): .treeinfo, as given and as yum normalises the base URL.
+	base=${repo%/}/
+	if ! http_get "$repo/.treeinfo" "$URL_SOURCE/.treeinfo" urlgrabber/3.9.1; then
+		http_get "$repo/treeinfo" "$URL_SOURCE/.treeinfo" urlgrabber/3.9.1 ||
+			say "note: no .treeinfo in $repo: \$releasever is the product's (6), as 13.21 does"
+	fi
+	http_get "$base/.treeinfo" "$URL_SOURCE/.treeinfo-addons" urlgrabber/3.9.1 ||
+		http_get "$base/treeinfo" "$URL_SOURCE/.treeinfo-addons" urlgrabber/3.9.1
+	metadata_failed() {
+		fail "Unable to read package metadata. This may be due to a missing repodata directory.  Please ensure that your install tree has been correctly generated. ($1: $HTTP_ERROR; the EL6 installer offers Exit, Edit, Retry and waits)"
+	}
+	http_get "${base}repodata/repomd.xml" "$URL_SOURCE/repomd.xml" "$YUM_UA" || metadata_failed "${base}repodata/repomd.xml"
+	for type in primary group; do
+		href=$(awk -v t="$type" '
+			/<data[ \t]/ { inside = ($0 ~ "type=\"" t "\"") }
+			inside && /<location / { sub(/.*href="/, ""); sub(/".*/, ""); print; exit }' "$URL_SOURCE/repomd.xml")
+		[ -n "$href" ] || { [ "$type" = group ] && continue; HTTP_ERROR="repomd.xml names no primary metadata"; metadata_failed "${base}repodata/repomd.xml"; }
+		http_get "$base$href" "$URL_SOURCE/${href##*/}" "$YUM_UA" || metadata_failed "$base$href"
+	done
+	for f in vmlinuz initrd.img; do
+		http_get "${base}images/pxeboot/$f" "$URL_SOURCE/$f" "$YUM_UA" ||
+			fail "the stand-in's kernel package: cannot fetch ${base}images/pxeboot/$f ($HTTP_ERROR)"
+	done
+	SOURCE_METHOD=url
+	KERNEL_DIR=$URL_SOURCE
+	say "install source ready: stage 2, .treeinfo, repodata and the kernel fetched from $repo"
 }
 
 # 13.21 unmounts the source of a non-CD install once packages are in (yuminstall.py ~1323,
@@ -303,11 +457,6 @@ check_required_answers() {
 
 # --- network --------------------------------------------------------------------------------
 
-# MAC address of interface NIC, lower case.
-nic_mac() {
-	cat "/sys/class/net/$1/address" 2>/dev/null
-}
-
 # NIC name for a ksdevice= value (network.py ~346-366: name, MAC, link, bootif); status 1 if none.
 ksdevice_nic() {
 	want=$1
@@ -315,7 +464,7 @@ ksdevice_nic() {
 		case "$want" in
 		link)
 			ip link set dev "$nic" up 2>/dev/null
-			[ "$(cat "/sys/class/net/$nic/carrier" 2>/dev/null)" = 1 ] && { echo "$nic"; return 0; } ;;
+			[ "$(cat "$SYS_NET/$nic/carrier" 2>/dev/null)" = 1 ] && { echo "$nic"; return 0; } ;;
 		bootif)
 			mac=$(cmdline_arg BOOTIF 2>/dev/null | cut -c4- | tr '-' ':')
 			[ -n "$mac" ] && [ "$(nic_mac "$nic")" = "$(echo "$mac" | tr 'A-F' 'a-f')" ] && { echo "$nic"; return 0; } ;;
@@ -331,8 +480,8 @@ ksdevice_nic() {
 # Each network line names its interface as anaconda 13.21 resolves it (kickstart.py ~641-719):
 # --device= is a name, a MAC address, "bootif" (with BOOTIF=) or "ibft"; anything else that is
 # not an interface ("link" included) is fatal unless the line only sets --hostname. Without
-# --device: the ksdevice= interface, else the first one by name. Writes $KS/network:
-# "NIC<TAB>the kickstart line".
+# --device: the ksdevice= interface, else the first active one (the loader's), else the first
+# by name. Writes $KS/network: "NIC<TAB>the kickstart line".
 resolve_network_devices() {
 	: >"$KS/network"
 	awk -F'\t' '$1 == "network"' "$KS/commands" >"$KS/network-lines"
@@ -342,6 +491,7 @@ resolve_network_devices() {
 		nic=
 		if [ -z "$device" ]; then
 			ksdev=$(cmdline_arg ksdevice 2>/dev/null) && nic=$(ksdevice_nic "$ksdev")
+			[ -n "$nic" ] || nic=$NET_DEV
 			[ -n "$nic" ] || nic=$(network_devices | head -n 1)
 			# min() of no devices: 13.21 stops with a traceback.
 			[ -n "$nic" ] || fail "network: the machine has no network interface (anaconda 13.21 stops with a traceback on a network line without --device)"
@@ -354,7 +504,7 @@ resolve_network_devices() {
 			*:*) nic=$(ksdevice_nic "$device") || nic=$device ;;
 			*) nic=$device ;;
 			esac
-			if [ ! -e "/sys/class/net/$nic" ]; then
+			if [ ! -e "$SYS_NET/$nic" ]; then
 				if [ -n "$hostname" ]; then
 					say "note: network --device=$device: no such interface; only the host name is set (as 13.21 does with --hostname)"
 					continue
@@ -713,13 +863,18 @@ install_system() {
 	mkdir -p "$R/usr/share/kickgen-standin"
 	cp -a "$CATALOGUE" "$R/usr/share/kickgen-standin/packages"
 	# The kernel and initrd of the media, under the names an EL6 kernel package uses.
-	cp "$SOURCE/isolinux/vmlinuz" "$R/boot/vmlinuz-$KREL" || fail "cannot copy isolinux/vmlinuz from the media"
-	cp "$SOURCE/isolinux/initrd.img" "$R/boot/initramfs-$KREL.img" || fail "cannot copy isolinux/initrd.img from the media"
+	cp "${KERNEL_DIR:-$SOURCE/isolinux}/vmlinuz" "$R/boot/vmlinuz-$KREL" || fail "cannot copy vmlinuz from the install source"
+	cp "${KERNEL_DIR:-$SOURCE/isolinux}/initrd.img" "$R/boot/initramfs-$KREL.img" || fail "cannot copy initrd.img from the install source"
 	mkdir -p "$R/lib/modules/$KREL"
 	register_base_packages
 	write_system_config
 	cp /tmp/ks.cfg "$R/root/anaconda-ks.cfg"
 	chmod 600 "$R/root/anaconda-ks.cfg"
+	# The network service's DHCP helper, and the service itself on in 2345, as EL6's initscripts
+	# package does in its %post (chkconfig --add network).
+	cp "$LIB/udhcpc.script" "$R/$STANDIN_LIB/udhcpc.script" && chmod 755 "$R/$STANDIN_LIB/udhcpc.script"
+	chroot_mounts
+	chroot "$R" /sbin/chkconfig --add network >>"$LOG" 2>&1 || fail "chkconfig --add network failed in the new system (see $LOG)"
 }
 
 register_base_packages() {
@@ -752,27 +907,66 @@ write_system_config() {
 	write_fstab
 }
 
-# network lines are recorded as ifcfg files of the interface each resolved to (see
-# resolve_network_devices); the stand-in never brings a network up.
+# ifcfg files of the new system, as 13.21 writes them: the loader's file of every interface
+# (disabled, or the one it brought up; net.c:1173-1560) copied in (network.py:588-599), each
+# network line's settings laid over its interface's file (kickstart.py:688-767: BOOTPROTO,
+# IPADDR/NETMASK, IPV6INIT, ONBOOT, MTU, ETHTOOL_OPTS, DNSn, GATEWAY, DEFROUTE) and every device
+# NM_CONTROLLED=yes (network.py:456-466). The loader's /etc/resolv.conf goes along (:603-605).
 write_network_config() {
-	awk -F'\t' -v dir="$R/etc/sysconfig/network-scripts" '{
-		dev = $1; proto = "dhcp"; onboot = "yes"; line = $2
-		for (i = 3; i <= NF; i++) {
-			if ($i ~ /^--bootproto=/) proto = substr($i, 13)
-			if ($i ~ /^--onboot=/) onboot = substr($i, 10)
-			line = line " " $i
-		}
-		mac = ""; f = "/sys/class/net/" dev "/address"
-		if ((getline mac < f) <= 0) mac = ""
-		close(f)
-		f = dir "/ifcfg-" dev
-		printf "DEVICE=%s\n", dev > f
-		if (mac != "") printf "HWADDR=%s\n", toupper(mac) > f
-		printf "BOOTPROTO=%s\nONBOOT=%s\nTYPE=Ethernet\n# recorded by the kickgen stand-in installer: %s\n", proto, onboot, line > f
-		close(f)
-	}' "$KS/network"
+	dir="$R/etc/sysconfig/network-scripts"
+	mkdir -p "$dir"
+	for f in "$NETSCRIPTS"/ifcfg-*; do
+		[ -f "$f" ] && cp "$f" "$dir/"
+	done
+	while IFS= read -r entry; do
+		nic=${entry%%"$(printf '\t')"*}; l=${entry#*"$(printf '\t')"}
+		f="$dir/ifcfg-$nic"
+		[ -f "$f" ] || printf 'DEVICE=%s\nHWADDR=%s\nTYPE=Ethernet\n' "$nic" "$(nic_mac_upper "$nic")" >"$f"
+		bp=$(opt_of "$l" bootproto) || bp=dhcp
+		if ! opt_of "$l" noipv4 >/dev/null; then
+			ifcfg_set "$f" BOOTPROTO "$bp"
+			if [ "$bp" = static ]; then
+				v=$(opt_of "$l" ip) && ifcfg_set "$f" IPADDR "$v"
+				v=$(opt_of "$l" netmask) && ifcfg_set "$f" NETMASK "$v"
+			fi
+		fi
+		if opt_of "$l" noipv6 >/dev/null; then
+			ifcfg_set "$f" IPV6INIT no
+		else
+			ifcfg_set "$f" IPV6INIT yes
+			case "$(opt_of "$l" ipv6)" in
+			'') ;;
+			auto) ifcfg_set "$f" IPV6_AUTOCONF yes ;;
+			dhcp) ifcfg_set "$f" IPV6_AUTOCONF no; ifcfg_set "$f" DHCPV6C yes ;;
+			*) ifcfg_set "$f" IPV6_AUTOCONF no; ifcfg_set "$f" IPV6ADDR "$(opt_of "$l" ipv6)" ;;
+			esac
+		fi
+		onboot=yes
+		case "$(opt_of "$l" onboot)" in [nN][oO]|[oO][fF][fF]|[fF][aA][lL][sS][eE]|0) onboot=no ;; esac
+		ifcfg_set "$f" ONBOOT "$onboot"
+		v=$(opt_of "$l" mtu) && ifcfg_set "$f" MTU "$v"
+		v=$(opt_of "$l" ethtool) && ifcfg_set "$f" ETHTOOL_OPTS "$v"
+		if v=$(opt_of "$l" nameserver); then
+			i=1
+			for d in $(echo "$v" | tr ',' ' '); do ifcfg_set "$f" "DNS$i" "$d"; i=$((i + 1)); done
+		fi
+		if v=$(opt_of "$l" gateway); then
+			case "$v" in *:*) ifcfg_set "$f" IPV6_DEFAULTGW "$v" ;; *) ifcfg_set "$f" GATEWAY "$v" ;; esac
+		fi
+		opt_of "$l" nodefroute >/dev/null && ifcfg_set "$f" DEFROUTE no
+	done <"$KS/network"
+	for f in "$dir"/ifcfg-*; do
+		[ -f "$f" ] && [ "${f##*/}" != ifcfg-lo ] && ifcfg_set "$f" NM_CONTROLLED yes
+	done
+	[ -s "$RESOLV_CONF" ] && cp "$RESOLV_CONF" "$R/etc/resolv.conf"
 	awk -F'\t' '$1 == "repo" || $1 == "url" || $1 == "network" || $1 == "cdrom" || $1 == "harddrive" || $1 == "nfs" {
 		gsub("\t", " "); print }' "$KS/commands" >"$R/root/kickgen-standin-recorded.txt"
+}
+
+# Set KEY=VALUE in an ifcfg FILE: the line replaced where it is, else appended.
+ifcfg_set() {
+	awk -v k="$2" -v v="$3" 'index($0, k "=") == 1 { print k "=" v; done = 1; next } { print }
+		END { if (!done) print k "=" v }' "$1" >"$1.new" && mv "$1.new" "$1"
 }
 
 write_security_config() {

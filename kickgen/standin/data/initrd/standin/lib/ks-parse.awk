@@ -25,7 +25,8 @@ BEGIN {
           "bootloader:md5pass bootloader:timeout timezone:ntpservers clearpart:drives ignoredisk:drives ignoredisk:only-use " \
           "network:device network:bootproto network:ip network:netmask network:gateway " \
           "network:nameserver network:hostname network:onboot network:ethtool network:mtu " \
-          "network:essid network:wepkey network:ipv6 " \
+          "network:essid network:wepkey network:ipv6 network:ipv6gateway network:dhcpclass " \
+          "network:dhcptimeout network:vlanid network:bondslaves network:bondopts " \
           "repo:name repo:baseurl repo:mirrorlist repo:cost repo:excludepkgs repo:includepkgs " \
           "repo:proxy url:url url:proxy harddrive:partition harddrive:dir nfs:server nfs:dir " \
           "nfs:opts firewall:service firewall:port firewall:trust logging:level logging:host " \
