@@ -14,8 +14,11 @@ services: setup
 	bash scripts/start-libvirtd.sh
 
 # The whole suite, VM tests included (CI: .ci/run).
+# Two workers: the VM modules run on one, one at a time; everything else shares both (tests/conftest.py).
+PYTEST_PARALLEL ?= -n 2 --dist loadgroup
+
 test: services
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest $(PYTEST_PARALLEL) $(PYTEST_ARGS)
 
 # The fast loop: the suite without the VM tests, and lint; both run, each prints its time.
 check: setup
@@ -23,7 +26,7 @@ check: setup
 
 check-tests:
 	@start=$$EPOCHREALTIME; status=0; \
-	$(PY) -m pytest -m "not vm" -q $(PYTEST_ARGS) || status=$$?; \
+	$(PY) -m pytest -m "not vm" -q $(PYTEST_PARALLEL) $(PYTEST_ARGS) || status=$$?; \
 	awk -v a=$$start -v b=$$EPOCHREALTIME 'BEGIN { printf "check: pytest -m \"not vm\" took %.0f s\n", b - a }'; \
 	exit $$status
 

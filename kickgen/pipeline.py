@@ -14,6 +14,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from kickgen.core.atomic import write_text
@@ -165,7 +166,6 @@ def run_matrix(plan: MatrixPlan, *, artifacts: Path | None = None, accel: str = 
     <case>/attempt-N/ then)."""
     import socket
     import uuid
-    from dataclasses import replace
 
     from kickgen.vm.matrix import run_case
 
@@ -201,9 +201,22 @@ def run_matrix(plan: MatrixPlan, *, artifacts: Path | None = None, accel: str = 
         todo.put(case)
     outcomes: list[CaseOutcome] = []
     lock = threading.Lock()
+    cancel = threading.Event()
+
+    def relay(update) -> None:
+        if cancel.is_set():           # Ctrl-C in the main thread: the running case unwinds and cleans up
+            raise KeyboardInterrupt
+        if progress is not None:
+            progress(update)
 
     def worker(host: Host) -> None:
-        while True:
+        try:
+            work(host)
+        except KeyboardInterrupt:     # cancelled: boot_test has removed its domain and volumes
+            return
+
+    def work(host: Host) -> None:
+        while not cancel.is_set():
             try:
                 case = todo.get_nowait()
             except queue.Empty:
@@ -219,7 +232,7 @@ def run_matrix(plan: MatrixPlan, *, artifacts: Path | None = None, accel: str = 
                          ks_sha256: str | None = ks_sha256, folder: Path = folder):
                     return boot_test(iso, profile, connect=host.uri, firmware=case.firmware, ks_sha256=ks_sha256,
                                      medium=case.medium, timeout_install=plan.timeout_install,
-                                     timeout_boot=plan.timeout_boot, accel=accel, progress=progress,
+                                     timeout_boot=plan.timeout_boot, accel=accel, progress=relay,
                                      artifacts=folder / f"attempt-{attempt}" if retries else folder,
                                      extra_disks=plan.extra_disks,
                                      keep_medium=plan.keep_medium and case.medium == "cd",
@@ -231,10 +244,19 @@ def run_matrix(plan: MatrixPlan, *, artifacts: Path | None = None, accel: str = 
 
     threads = [threading.Thread(target=worker, args=(host,), name=f"matrix-{host.uri}-{n}", daemon=True)
                for host in plan.hosts for n in range(host.parallel)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    # Polled, not Thread.join(): a join interrupted by a signal can mark a running thread as ended
+    # (CPython 3.11), and the process would exit while a case is still cleaning up its VM.
+    try:
+        for thread in threads:
+            thread.start()
+        while any(thread.is_alive() for thread in threads):
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        cancel.set()
+        deadline = time.monotonic() + 120
+        while any(thread.is_alive() for thread in threads) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        raise
 
     order = {case: n for n, case in enumerate(plan.cases)}
     ordered = tuple(sorted(outcomes, key=lambda o: order[o.case]))
@@ -276,7 +298,6 @@ def _junit_cases(outcome: CaseOutcome) -> list[JUnitCase]:
     """The case's JUnit test cases, named by its label: the last attempt's phases and assertions;
     an expected failure's failures as skipped, an unexpected pass as one failure, the attempts
     before a flaky pass as skipped."""
-    from dataclasses import replace
 
     from kickgen.vm.matrix import EXPECTED_FAIL, UNEXPECTED_PASS
 
@@ -372,22 +393,20 @@ if TYPE_CHECKING:
 PXE_GUEST_GATEWAY = "10.0.2.2"     # QEMU user-mode networking's gateway: the host's loopback (kickgen.vm.pxe)
 
 
+@dataclass(frozen=True)
 class PxeOutcome:
     """The result of `boot_test_pxe`: one BootTestResult per host (in the order asked), the
     server's view of every inventory host at the end, and the netboot tree the run served."""
 
-    def __init__(self, *, inventory: Path, tree: Path, server_url: str, firmware: str,
-                 results: tuple[BootTestResult, ...], states: tuple[HostState, ...], junit: Path,
-                 artifacts: Path, seconds: float):
-        self.inventory = inventory
-        self.tree = tree
-        self.server_url = server_url
-        self.firmware = firmware
-        self.results = results
-        self.states = states
-        self.junit = junit
-        self.artifacts = artifacts
-        self.seconds = seconds
+    inventory: Path
+    tree: Path
+    server_url: str
+    firmware: str
+    results: tuple[BootTestResult, ...]
+    states: tuple[HostState, ...]
+    junit: Path
+    artifacts: Path
+    seconds: float
 
     @property
     def passed(self) -> bool:

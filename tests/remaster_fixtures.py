@@ -93,35 +93,40 @@ def xorriso_plain(tree: Path, out: Path, *, boot: bool = True, volume_id: str = 
 
 
 def _cached(name: str, build) -> Path:
+    """WORK/NAME, built once: BUILD(tmp, tree) makes it from a source tree folder of this process's
+    own (two pytest workers may build the same fixture at once; the last rename wins, same bytes)."""
     WORK.mkdir(parents=True, exist_ok=True)
     out = WORK / name
     if not out.exists():
         tmp = WORK / f".{name}.{os.getpid()}.tmp"
-        build(tmp)
-        os.replace(tmp, out)
+        tree = WORK / f".tree-{name}.{os.getpid()}"
+        try:
+            build(tmp, tree)
+            os.replace(tmp, out)
+        finally:
+            shutil.rmtree(tree, ignore_errors=True)
     return out
 
 
 @pytest.fixture(scope="session")
 def tiny_hybrid() -> Path:
-    def build(out: Path) -> None:
-        mkisofs_pungi(make_tree(WORK / "tree-hybrid"), out)
+    def build(out: Path, tree: Path) -> None:
+        mkisofs_pungi(make_tree(tree), out)
         run("isohybrid", "--uefi", "--id", "0x4b47454e", out)
     return _cached("tiny-hybrid.iso", build)
 
 
 @pytest.fixture(scope="session")
 def tiny_plain() -> Path:
-    return _cached("tiny-plain.iso", lambda out: xorriso_plain(make_tree(WORK / "tree-plain"), out))
+    return _cached("tiny-plain.iso", lambda out, tree: xorriso_plain(make_tree(tree), out))
 
 
 @pytest.fixture(scope="session")
 def big_hybrid() -> Path:
     """About 800 MB (mostly one sparse file): long enough to interrupt a remaster midway."""
-    def build(out: Path) -> None:
-        mkisofs_pungi(make_tree(WORK / "tree-big", big_file=800 << 20), out)
+    def build(out: Path, tree: Path) -> None:
+        mkisofs_pungi(make_tree(tree, big_file=800 << 20), out)
         run("isohybrid", "--uefi", "--id", "0x4b47454e", out)
-        shutil.rmtree(WORK / "tree-big")
     return _cached("big-hybrid.iso", build)
 
 

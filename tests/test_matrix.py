@@ -12,6 +12,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import time
 import xml.etree.ElementTree as ET
 from dataclasses import replace
 from pathlib import Path
@@ -442,3 +443,44 @@ def test_cases_spread_over_two_hosts_into_one_junit(tmp_path, capsys):
             assert vmhost.leftovers(conn, prefix=name) == []
     finally:
         conn.close()
+
+
+def test_ctrl_c_during_a_matrix_waits_for_every_case_to_clean_up(tmp_path, monkeypatch):
+    # Ctrl-C reaches the main thread only: each running case must unwind through its own
+    # cleanup (boot_test's finally: domain, volumes) before run_matrix gives the interrupt back.
+    import signal
+    import threading
+
+    import kickgen.pipeline as pipeline
+
+    iso = tmp_path / "base.iso"
+    iso.write_bytes(b"not read by the fake boot test")
+    plan = load_matrix(_write(tmp_path, f"""
+        profiles:
+          - {{name: standin-docker, iso: {iso}}}
+        firmware: [bios, uefi]
+        hosts: [{{uri: "qemu:///system", parallel: 2}}]
+    """))
+    started, cleaned = threading.Semaphore(0), []
+
+    def fake_boot_test(iso, profile, *, firmware, progress, **_):
+        started.release()
+        try:
+            while True:                       # a case that would run for ever: only a cancel ends it
+                progress(None)
+                time.sleep(0.05)
+        finally:
+            time.sleep(0.3)                   # cleanup takes a while; the process must wait for it
+            cleaned.append(firmware)
+
+    monkeypatch.setattr(pipeline, "boot_test", fake_boot_test)
+
+    def interrupt() -> None:
+        started.acquire()
+        started.acquire()
+        os.kill(os.getpid(), signal.SIGINT)
+
+    threading.Thread(target=interrupt, daemon=True).start()
+    with pytest.raises(KeyboardInterrupt):
+        pipeline.run_matrix(plan, artifacts=tmp_path / "artifacts", accel="tcg", progress=None)
+    assert sorted(cleaned) == ["bios", "uefi"]

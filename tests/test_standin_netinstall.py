@@ -26,7 +26,7 @@ import pytest
 
 from kickgen.core.resources import package_dir
 from qemu_boot import boot, user_nics
-from test_standin_installer import BUSYBOX, DASH, KS_ANSWERS, make_standin_root, sh
+from test_standin_installer import BUSYBOX, DASH, KS_ANSWERS, make_standin_root, sh, standin_root  # noqa: F401 - standin_root is a fixture
 
 STANDIN = package_dir("kickgen.standin", "data")
 LIB = STANDIN / "initrd" / "standin" / "lib"
@@ -331,17 +331,6 @@ BOOTPROTO=dhcp
 
 
 # --- the installed system: network service, ifup, curl and wget on the real network -------------
-
-@pytest.fixture
-def standin_root(tmp_path: Path) -> Path:
-    """The installed stand-in system, laid out as tests/test_standin_installer.py's fixture does."""
-    if os.geteuid() != 0:
-        pytest.skip("chroot into the stand-in root needs root (CI runs as root)")
-    for needed in (BUSYBOX, DASH):
-        if not needed.is_file():
-            pytest.skip(f"{needed} missing (make setup)")
-    return make_standin_root(tmp_path / "root")
-
 
 def test_network_service_is_an_el6_service(standin_root: Path) -> None:
     result = sh(standin_root, "chkconfig --add network && chkconfig --list network; "

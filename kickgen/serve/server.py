@@ -84,17 +84,22 @@ class RunningServer:
     workers: int
     tree: str                         # what the install tree is served from, for people
     _stop: Callable[[], None] = field(repr=False)
-    _threads: list[threading.Thread] = field(repr=False)
+    _finished: list[threading.Event] = field(repr=False)     # one per event loop thread, set as it ends
 
     def stop(self) -> None:
         self._stop()
 
     def wait(self, timeout: float | None = None) -> bool:
-        """Block until the server stops (or TIMEOUT passes); True when it has stopped."""
+        """Block until the server stops (or TIMEOUT passes); True when it has stopped.
+
+        Waits on events, not Thread.join(): a join interrupted by Ctrl-C can mark a running
+        thread as ended (CPython 3.11 threading._wait_for_tstate_lock), and stop() would then
+        not wait for that loop's shutdown."""
         deadline = None if timeout is None else time.monotonic() + timeout
-        for thread in self._threads:
-            thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
-        return not any(t.is_alive() for t in self._threads)
+        for event in self._finished:
+            if not event.wait(None if deadline is None else max(0.0, deadline - time.monotonic())):
+                return False
+        return True
 
     def __enter__(self) -> RunningServer:
         return self
@@ -126,14 +131,14 @@ def start_server(tree_dir: str | os.PathLike, host: str = "127.0.0.1", port: int
     bound_port = sockets[0].getsockname()[1]
     app = _InstallServer(tree, source, store, limits, log_line)
     stops: list[Callable[[], None]] = []
-    threads: list[threading.Thread] = []
     started: list[BaseException | None] = []
     ready = threading.Semaphore(0)
+    finished: list[threading.Event] = []
     for i, sock in enumerate(sockets):
         worker = _Worker(app, sock, limits, log_line, ready, started)
+        finished.append(worker.finished)
         thread = threading.Thread(target=worker.run, name=f"kickgen-serve-{i}", daemon=True)
         thread.start()
-        threads.append(thread)
         stops.append(worker.stop)
     for _ in sockets:
         ready.acquire()
@@ -147,8 +152,9 @@ def start_server(tree_dir: str | os.PathLike, host: str = "127.0.0.1", port: int
             stopped[0] = True
         for one in stops:
             one()
-        for thread in threads:
-            thread.join(15)
+        deadline = time.monotonic() + 15
+        for event in finished:
+            event.wait(max(0.0, deadline - time.monotonic()))
         store.close()
 
     problems = [exc for exc in started if exc is not None]
@@ -157,7 +163,7 @@ def start_server(tree_dir: str | os.PathLike, host: str = "127.0.0.1", port: int
         raise EnvironmentProblem(f"cannot serve on {host}:{bound_port}: {problems[0]}")
     shown = f"[{host}]" if ":" in host else host
     return RunningServer(url=f"http://{shown}:{bound_port}", port=bound_port, host=host, workers=workers,
-                         tree=source.describe(), _stop=stop, _threads=threads)
+                         tree=source.describe(), _stop=stop, _finished=finished)
 
 
 def _listen(host: str, port: int, count: int) -> list[socket.socket]:
@@ -206,6 +212,7 @@ class _Worker:
         self.ready, self.started = ready, started
         self.loop: asyncio.AbstractEventLoop | None = None
         self.done: asyncio.Event | None = None
+        self.finished = threading.Event()
 
     def run(self) -> None:
         loop = asyncio.new_event_loop()
@@ -223,6 +230,7 @@ class _Worker:
             finally:
                 loop.close()
                 self.sock.close()
+                self.finished.set()
 
     async def _serve(self) -> None:
         self.done = asyncio.Event()
@@ -246,7 +254,12 @@ class _Worker:
         await self.done.wait()
         listener.close()
         await server.shutdown(1.0)
-        await listener.wait_closed()
+        # Bounded: Python 3.11's wait_closed waits for every connection to detach, and a client
+        # that holds one open must not hold up the stop (the loop's tasks are cancelled next).
+        try:
+            await asyncio.wait_for(listener.wait_closed(), 2.0)
+        except TimeoutError:
+            log.debug("connections still open at shutdown: closed with the loop")
 
     def stop(self) -> None:
         loop, done = self.loop, self.done

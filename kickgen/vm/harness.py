@@ -213,16 +213,11 @@ def boot_test(iso: Path, profile, *, connect: str = vmhost.DEFAULT_URI, firmware
                           medium_readonly=not writable_medium)
         watch = _PhaseWatch(conn, connect, name, chosen.label, artifacts, stall, progress)
 
-        install = watch.run(spec, timeouts["install"], want_report=False)
-        phases.append(install)
-        if install.ok:
-            boot_spec = spec.for_phase("boot", str(artifacts / "boot-serial.log"))
-            if keep_medium:
-                boot_spec = replace(boot_spec, medium_ejected=watch.tray_opened)
-            phases.append(watch.run(boot_spec, timeouts["boot"], want_report=True))
-        else:
-            phases.append(PhaseResult("boot", "not-run", "the install phase failed", 0.0,
-                                      artifacts / "boot-serial.log"))
+        def boot_spec() -> DomainSpec:
+            spec_ = spec.for_phase("boot", str(artifacts / "boot-serial.log"))
+            return replace(spec_, medium_ejected=watch.tray_opened) if keep_medium else spec_
+
+        _install_then_boot(watch, spec, boot_spec, timeouts, phases, artifacts)
         report = watch.report
     finally:
         try:
@@ -314,15 +309,12 @@ def pxe_boot_test(tftp_dir: Path, mac: str, profile, *, host_name: str, server_p
                              memory_mb=vm.memory_mb, vcpus=vm.vcpus, nic=nic)
         watch = _PhaseWatch(conn, connect, name, chosen.label, artifacts, stall, progress)
 
-        install = watch.run(spec, timeouts["install"], want_report=False)
-        phases.append(install)
-        if install.ok:
-            boot_spec = replace(spec, phase="boot", serial_log=str(artifacts / "boot-serial.log"),
-                                nic=replace(nic, boot_first=False, capture=str(staging.captures["boot"])))
-            phases.append(watch.run(boot_spec, timeouts["boot"], want_report=True))
-        else:
-            phases.append(PhaseResult("boot", "not-run", "the install phase failed", 0.0,
-                                      artifacts / "boot-serial.log"))
+        def boot_spec() -> PxeDomainSpec:
+            assert staging is not None
+            return replace(spec, phase="boot", serial_log=str(artifacts / "boot-serial.log"),
+                           nic=replace(nic, boot_first=False, capture=str(staging.captures["boot"])))
+
+        _install_then_boot(watch, spec, boot_spec, timeouts, phases, artifacts)
         report = watch.report
     finally:
         try:
@@ -426,6 +418,19 @@ def _write_artifacts(result: BootTestResult) -> None:
     })
     write_text(out / "junit.xml", junit_xml([(f"kickgen boot-test {result.name}", result.junit_cases())]))
     write_text(out / "verdict.txt", result.verdict + "\n")
+
+
+def _install_then_boot(watch: _PhaseWatch, spec, boot_spec: Callable[[], DomainSpec | PxeDomainSpec],
+                       timeouts: dict[str, int], phases: list[PhaseResult], artifacts: Path) -> None:
+    """The two phases of every boot test, appended to PHASES as each ends (an interrupt keeps
+    what has run): the install, then, only if it ended well, the first boot of the disk."""
+    install = watch.run(spec, timeouts["install"], want_report=False)
+    phases.append(install)
+    if install.ok:
+        phases.append(watch.run(boot_spec(), timeouts["boot"], want_report=True))
+    else:
+        phases.append(PhaseResult("boot", "not-run", "the install phase failed", 0.0,
+                                  artifacts / "boot-serial.log"))
 
 
 class _PhaseWatch:
