@@ -476,16 +476,11 @@ def boot_test_pxe(inventory: str | Path, host_names: Sequence[str], base_iso: st
     from kickgen.serve.status import status_text
     from kickgen.vm import host as vmhost
     from kickgen.vm.harness import pxe_boot_test
-    from kickgen.vm.pxe import FIRMWARES
+    from kickgen.vm.pxe import check_request as check_pxe_request
 
     started = time.monotonic()
     connect = connect or vmhost.DEFAULT_URI
-    if firmware not in FIRMWARES:
-        raise UsageError(f"--firmware {firmware}: expected one of {', '.join(FIRMWARES)}")
-    if not vmhost.is_local(connect):
-        raise UsageError(f"--pxe needs libvirt on this machine, not {connect}: qemu reads the TFTP folder "
-                         "and reaches the install server on this machine's loopback",
-                         hint="leave out --connect (qemu:///system)")
+    check_pxe_request(firmware, connect)
     if not host_names:
         raise UsageError("--pxe needs at least one --host NAME (a host of the inventory)")
     inv = load_inventory(inventory)

@@ -31,14 +31,3 @@ def standin_minimal() -> Path:
 
     return build_standin("minimal")
 
-
-# --- running on two cores (pytest-xdist, `-n 2 --dist loadgroup` in the Makefile) ---------------
-
-def pytest_collection_modifyitems(config, items):
-    """Every test of a module that boots VMs runs on one worker, one after another, as the VM
-    tests were written to (their timeouts assume one guest of theirs at a time, their module
-    fixtures build media once); the other modules share both workers."""
-    vm_modules = {item.module.__name__ for item in items if item.get_closest_marker("vm")}
-    for item in items:
-        if item.module.__name__ in vm_modules:
-            item.add_marker(pytest.mark.xdist_group("vm"))

@@ -480,7 +480,12 @@ def test_ctrl_c_during_a_matrix_waits_for_every_case_to_clean_up(tmp_path, monke
         started.acquire()
         os.kill(os.getpid(), signal.SIGINT)
 
-    threading.Thread(target=interrupt, daemon=True).start()
-    with pytest.raises(KeyboardInterrupt):
-        pipeline.run_matrix(plan, artifacts=tmp_path / "artifacts", accel="tcg", progress=None)
+    # Ctrl-C as a terminal gives it, whatever this process inherited (a background job ignores SIGINT)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        threading.Thread(target=interrupt, daemon=True).start()
+        with pytest.raises(KeyboardInterrupt):
+            pipeline.run_matrix(plan, artifacts=tmp_path / "artifacts", accel="tcg", progress=None)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert sorted(cleaned) == ["bios", "uefi"]

@@ -688,8 +688,10 @@ def test_a_taken_port_is_one_clear_error(tree_dir, server, workers):
 # --- the command ------------------------------------------------------------------------------
 
 def test_kickgen_serve_prints_its_url_logs_requests_and_stops_on_ctrl_c(tree_dir):
+    # SIGINT as a terminal gives it, whatever this process inherited (a background job ignores it)
     proc = subprocess.Popen([str(KICKGEN), "serve", str(tree_dir), "--listen", "127.0.0.1:0"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         first = proc.stdout.readline()
         match = re.match(r"kickgen: serving (\S+) at (http://127\.0\.0\.1:(\d+)) \(2 hosts; install tree: ", first)

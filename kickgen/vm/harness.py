@@ -35,6 +35,7 @@ from kickgen.vm.pxe import (
     DEFAULT_ADDRESS,
     PxeDomainSpec,
     PxeNic,
+    check_request,
     confinement,
     owner_from_label,
     render_pxe_xml,
@@ -269,12 +270,7 @@ def pxe_boot_test(tftp_dir: Path, mac: str, profile, *, host_name: str, server_p
     (kickgen/vm/pxe.py). Also asserted: the guest sent nothing anywhere but the install
     server (`network`, from a capture of each phase). EXTRA_CHECKS, called after the boot phase,
     adds assertions of the caller (the server's view of the host)."""
-    if firmware not in FIRMWARES:
-        raise UsageError(f"--firmware {firmware}: expected one of {', '.join(FIRMWARES)}")
-    if not vmhost.is_local(connect):
-        raise UsageError(f"--pxe needs libvirt on this machine, not {connect}: qemu reads the TFTP folder "
-                         "and reaches the install server on this machine's loopback",
-                         hint="leave out --connect (qemu:///system)")
+    check_request(firmware, connect)
     if not profile.report.enabled:
         raise UsageError(f"profile {profile.name}: report.enabled is false; boot-test needs the "
                          "first-boot report line", hint="drop report.enabled=false from the host's set:")

@@ -57,6 +57,7 @@ import jinja2
 
 from kickgen.core.errors import EnvironmentProblem, InternalError, TemplateError, UsageError
 from kickgen.vm.domain import DOMAIN_TEMPLATES, FIRMWARES, DomainSpec
+from kickgen.vm.host import is_local
 from kickgen.vm.verdict import Assertion
 
 SLIRP_NET = "10.0.2.0/24"
@@ -94,6 +95,16 @@ class PxeDomainSpec(DomainSpec):
     @property
     def medium_target(self) -> str:
         return ""
+
+
+def check_request(firmware: str, connect: str) -> None:
+    """What a PXE boot test needs before any work: a known firmware and libvirt on this machine."""
+    if firmware not in FIRMWARES:
+        raise UsageError(f"--firmware {firmware}: expected one of {', '.join(FIRMWARES)}")
+    if not is_local(connect):
+        raise UsageError(f"--pxe needs libvirt on this machine, not {connect}: qemu reads the TFTP folder "
+                         "and reaches the install server on this machine's loopback",
+                         hint="leave out --connect (qemu:///system)")
 
 
 def _opt(value: str) -> str:
